@@ -1,0 +1,44 @@
+# Two commands for everything:  `make book` builds the website, `make test` runs every test.
+# Both create .venv and install the package with its dev extra when needed.
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+# The book and the tests always use the quick profile, quietly.
+QUICK := LOWDIM_PROFILE=quick LOWDIM_PROGRESS=0 MPLBACKEND=agg
+
+.PHONY: install book test lint format figures lab clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e ".[dev]" 2>&1 | { grep -v 'is neither a file nor a directory' || true; }
+	touch $(STAMP)
+
+# The website in _build/html, every notebook executed; any warning or cell error fails it.
+book: $(STAMP)
+	$(QUICK) $(BIN)/jupyter-book build . --builder html -W -n --keep-going
+
+# ruff, unit tests, nbval over every lecture notebook, and the browser test of the site.
+# pytest exits 5 when it collected nothing: that is a broken suite, so say so and fail.
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(QUICK) $(BIN)/pytest tests lectures --nbval-lax --nbval-cell-timeout=300 --durations=10 \
+		|| { s=$$?; [ $$s -eq 5 ] && echo "pytest collected no tests: the suite is missing"; exit $$s; }
+
+lint:
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+figures: $(STAMP)
+	$(BIN)/lowdim-course figures --profile quick
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab lectures/
+
+clean:
+	rm -rf _build .pytest_cache

@@ -1,0 +1,156 @@
+"""`lowdim-course`: the command line of the course.
+
+    lowdim-course info                          the runtime banner (profile, device, versions)
+    lowdim-course list                          experiments with their quick and full configs
+    lowdim-course run NAME [--profile P] [--device D] [--seed S] [--out DIR]
+    lowdim-course figures [--profile P]         regenerate every book figure into book/figures/
+    lowdim-course download cifar10|mnist        fetch a full-profile data set, verify checksums
+    lowdim-course student-copies DIR            lecture notebooks with solutions stubbed out
+
+Mistakes (bad arguments, no CUDA, missing data) print one line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+from . import data, exercises, experiments, plots, results, runtime
+from .train import CheckpointError
+
+USER_ERRORS = (
+    runtime.RuntimeSetupError,
+    data.DatasetNotFound,
+    CheckpointError,
+    experiments.UnknownExperiment,
+    FileNotFoundError,
+    ConnectionError,
+    ValueError,
+)
+LECTURES_DIR = Path(__file__).resolve().parent.parent / "lectures"
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit status 2 (argparse prints the whole usage)
+        self.exit(2, f"lowdim-course: error: {message} (see `lowdim-course --help`)\n")
+
+
+def _describe(config, indent="      ") -> str:
+    fields = dataclasses.asdict(config)
+    return "\n".join(f"{indent}{k} = {v}" for k, v in fields.items())
+
+
+def cmd_info(args) -> None:
+    import torch
+
+    rt = runtime.setup(args.profile, args.device, args.seed)
+    print(f"data root: {data.data_root()}  results root: {results.results_root()}")
+    print(f"torch {torch.__version__}, CUDA available: {torch.cuda.is_available()}")
+    del rt
+
+
+def cmd_list(args) -> None:
+    for exp in experiments.EXPERIMENTS.values():
+        print(f"{exp.name}: {exp.summary}  [{exp.lecture}]")
+        print("  quick:\n" + _describe(exp.config.quick()))
+        print("  full:\n" + _describe(exp.config.full()))
+
+
+def cmd_run(args) -> None:
+    experiments.run_experiment(
+        args.name, args.profile, args.device, args.seed, args.out, progress=not args.quiet
+    )
+
+
+def cmd_figures(args) -> None:
+    """quick: re-run each experiment; full: plot the committed full-profile results."""
+    profile = runtime.resolve_profile(args.profile)
+    out = Path(args.out) if args.out else plots.FIGURES_DIR
+    for exp in experiments.EXPERIMENTS.values():
+        if profile == "quick":
+            folder = experiments.run_experiment(exp.name, "quick", args.device, args.seed)
+            result = results.load_results(exp.name, "quick", folder.parent.parent)["metrics"]
+        else:
+            try:
+                result = results.load_results(exp.name, "full")["metrics"]
+            except FileNotFoundError as err:
+                print(f"skipped {exp.name}: {err}")
+                continue
+        for path in experiments.save_figures(exp, result, out, prefix=f"{exp.name}_{profile}_"):
+            print(f"wrote {path}")
+
+
+def cmd_download(args) -> None:
+    folder = data.download(args.name, args.root)
+    print(f"{args.name} is ready in {folder}")
+
+
+def cmd_student_copies(args) -> None:
+    source = Path(args.lectures)
+    notebooks = sorted(source.glob("*.ipynb"))
+    if not notebooks:
+        raise FileNotFoundError(f"no notebooks in {source}")
+    for nb in notebooks:
+        n = exercises.student_copy(nb, Path(args.dir) / nb.name)
+        print(f"{nb.name}: {n} solution cell(s) replaced by stubs")
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="lowdim-course", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    def runtime_options(p):
+        p.add_argument(
+            "--profile", choices=runtime.PROFILES, help="default: $LOWDIM_PROFILE or auto"
+        )
+        p.add_argument("--device", choices=runtime.DEVICES, help="default: $LOWDIM_DEVICE or auto")
+        p.add_argument("--seed", type=int, default=0)
+
+    p = sub.add_parser("info", help="print the runtime banner")
+    runtime_options(p)
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("list", help="list experiments and their configs")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("run", help="run one experiment, write results.json and figures")
+    p.add_argument("name", help="experiment name (see `lowdim-course list`)")
+    runtime_options(p)
+    p.add_argument("--out", help="output folder (default results/NAME/PROFILE)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("figures", help="regenerate every book figure")
+    runtime_options(p)
+    p.add_argument("--out", help=f"output folder (default {plots.FIGURES_DIR})")
+    p.set_defaults(func=cmd_figures)
+
+    p = sub.add_parser("download", help="download a full-profile data set")
+    p.add_argument("name", choices=sorted(data.SOURCES))
+    p.add_argument("--root", help="data folder (default $LOWDIM_DATA or the user cache)")
+    p.set_defaults(func=cmd_download)
+
+    p = sub.add_parser("student-copies", help="write notebooks with solutions stubbed out")
+    p.add_argument("dir", help="output folder")
+    p.add_argument("--lectures", default=str(LECTURES_DIR), help="folder of lecture notebooks")
+    p.set_defaults(func=cmd_student_copies)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except USER_ERRORS as err:
+        print(f"lowdim-course: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("lowdim-course: interrupted (a full-profile run resumes from its checkpoint)")
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""The networks the course trains. Each has `features(x)` (the penultimate representation,
+the input of the last linear layer) and `classifier` (that last nn.Linear), so a lecture can
+measure features without forward hooks: `logits == model.classifier(model.features(x))`.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+class MLP(nn.Module):
+    """Fully connected ReLU network: `depth` hidden layers of `width`, then a linear classifier."""
+
+    def __init__(
+        self,
+        in_dim: int,
+        num_classes: int,
+        width: int = 256,
+        depth: int = 3,
+        batchnorm: bool = False,
+        bias: bool = True,
+    ):
+        super().__init__()
+        layers: list[nn.Module] = []
+        dims = [in_dim] + [width] * depth
+        for d_in, d_out in zip(dims[:-1], dims[1:]):
+            layers.append(nn.Linear(d_in, d_out, bias=bias and not batchnorm))
+            if batchnorm:
+                layers.append(nn.BatchNorm1d(d_out))
+            layers.append(nn.ReLU())
+        self.body = nn.Sequential(*layers)
+        self.classifier = nn.Linear(dims[-1], num_classes, bias=bias)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x.flatten(1))  # (B, width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))
+
+
+class SmallCNN(nn.Module):
+    """Three conv-BN-ReLU-pool stages; a CPU-sized image classifier (speed tests, smoke tests)."""
+
+    def __init__(self, num_classes: int = 10, in_channels: int = 3, width: int = 32):
+        super().__init__()
+
+        def stage(c_in, c_out):
+            return nn.Sequential(
+                nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+                nn.BatchNorm2d(c_out),
+                nn.ReLU(inplace=True),
+                nn.MaxPool2d(2),
+            )
+
+        self.body = nn.Sequential(
+            stage(in_channels, width), stage(width, 2 * width), stage(2 * width, 4 * width)
+        )
+        self.classifier = nn.Linear(4 * width, num_classes)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x).amax(dim=(2, 3))  # global max pool -> (B, 4*width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, c_in: int, c_out: int, stride: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or c_in != c_out:
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out)
+            )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return F.relu(out + self.shortcut(x))
+
+
+class ResNet18(nn.Module):
+    """ResNet18 for 32x32 inputs (He et al. 2016, CIFAR variant): a 3x3 stem, no max-pool,
+    four stages of two basic blocks, global average pooling. 11.2 M parameters at width 64."""
+
+    def __init__(self, num_classes: int = 10, in_channels: int = 3, width: int = 64):
+        super().__init__()
+        self.stem = nn.Sequential(
+            nn.Conv2d(in_channels, width, 3, 1, 1, bias=False),
+            nn.BatchNorm2d(width),
+            nn.ReLU(inplace=True),
+        )
+        stages, c_in = [], width
+        for i, stride in enumerate([1, 2, 2, 2]):
+            c_out = width * 2**i
+            stages += [BasicBlock(c_in, c_out, stride), BasicBlock(c_out, c_out, 1)]
+            c_in = c_out
+        self.stages = nn.Sequential(*stages)
+        self.classifier = nn.Linear(c_in, num_classes)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.stages(self.stem(x)).mean(dim=(2, 3))  # (B, 8*width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))
+
+
+class DeepLinearNetwork(nn.Module):
+    """x -> W_L ... W_2 W_1 x with no nonlinearity and no biases.
+
+    `dims = [d_0, d_1, ..., d_L]`. With `init_scale=eps`, every W_l is eps times a (semi-)
+    orthogonal matrix: W^T W = eps^2 I or W W^T = eps^2 I, whichever the shape allows, the
+    initialisation of the law-of-parsimony analysis (Yaras et al. 2023). `init_scale=None`
+    keeps PyTorch's default initialisation.
+    """
+
+    def __init__(self, dims: list[int], init_scale: float | None = None):
+        super().__init__()
+        if len(dims) < 2:
+            raise ValueError("a deep linear network needs at least an input and an output size")
+        layers = [nn.Linear(a, b, bias=False) for a, b in zip(dims[:-1], dims[1:])]
+        if init_scale is not None:
+            for layer in layers:
+                nn.init.orthogonal_(layer.weight, gain=init_scale)
+        self.hidden = nn.Sequential(*layers[:-1])
+        self.classifier = layers[-1]
+
+    @property
+    def weights(self) -> list[torch.Tensor]:
+        """[W_1, ..., W_L] in the order they act on the input."""
+        return [layer.weight for layer in self.hidden] + [self.classifier.weight]
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.hidden(x.flatten(1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

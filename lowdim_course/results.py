@@ -1,0 +1,108 @@
+"""Results with provenance: `results/NAME/PROFILE/results.json` holds an experiment's numbers
+together with everything needed to trust and repeat them (config, seed, git commit, package
+and torch versions, device name, wall time, date)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import torch
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_DIR = PACKAGE_DIR.parent
+
+
+def results_root() -> Path:
+    """$LOWDIM_RESULTS, else the repository's results/ (an editable install), else ./results."""
+    if os.environ.get("LOWDIM_RESULTS"):
+        return Path(os.environ["LOWDIM_RESULTS"])
+    if (REPO_DIR / "pyproject.toml").exists():
+        return REPO_DIR / "results"
+    return Path.cwd() / "results"
+
+
+def results_dir(name: str, profile: str, root: Path | str | None = None) -> Path:
+    return Path(root or results_root()) / name / profile
+
+
+def git_commit() -> str | None:
+    """The repository's HEAD commit (with '-dirty' if files changed), or None outside git."""
+    try:
+        run = lambda *args: subprocess.run(  # noqa: E731
+            ["git", *args], cwd=REPO_DIR, capture_output=True, text=True, timeout=5, check=True
+        ).stdout.strip()
+        commit = run("rev-parse", "HEAD")
+        return commit + ("-dirty" if run("status", "--porcelain", "--untracked-files=no") else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def to_jsonable(obj):
+    """Tensors, arrays, dataclasses and tuples -> plain JSON values."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return to_jsonable(dataclasses.asdict(obj))
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, torch.Tensor):
+        return to_jsonable(obj.detach().cpu().numpy())
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, (torch.device, Path)):
+        return str(obj)
+    return obj
+
+
+def provenance(config, seed: int, device: str, wall_time: float) -> dict:
+    from . import __version__
+
+    return {
+        "config": to_jsonable(config),
+        "seed": seed,
+        "git_commit": git_commit(),
+        "lowdim_course": __version__,
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "device": device,
+        "wall_time_s": round(wall_time, 3),
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def save_results(folder: Path | str, name: str, profile: str, metrics: dict, meta: dict) -> Path:
+    """Write {name, profile, provenance, metrics} to folder/results.json atomically."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "results.json"
+    payload = {
+        "name": name,
+        "profile": profile,
+        "provenance": meta,
+        "metrics": to_jsonable(metrics),
+    }
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(payload, indent=1) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def load_results(name: str, profile: str, root: Path | str | None = None) -> dict:
+    """Read results/NAME/PROFILE/results.json; a clear FileNotFoundError if it was never run."""
+    path = results_dir(name, profile, root) / "results.json"
+    if not path.exists():
+        raise FileNotFoundError(
+            f"no {profile}-profile results for {name!r} at {path}; "
+            f"produce them with `lowdim-course run {name} --profile {profile}`"
+        )
+    return json.loads(path.read_text())
