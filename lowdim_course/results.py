@@ -76,7 +76,7 @@ def provenance(config, seed: int, device: str, wall_time: float) -> dict:
         "python": platform.python_version(),
         "device": device,
         "wall_time_s": round(wall_time, 3),
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
 
 

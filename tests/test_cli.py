@@ -1,0 +1,127 @@
+"""The command line: experiments end to end, and one-line errors with exit status 2."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lowdim_course import cli, experiments
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_run_quick_writes_results_with_provenance_and_figures(tmp_path, capsys):
+    assert (
+        cli.main(
+            ["run", "getting_started", "--profile", "quick", "--quiet", "--out", str(tmp_path)]
+        )
+        == 0
+    )
+    payload = json.loads((tmp_path / "results.json").read_text())
+    meta = payload["provenance"]
+    assert payload["name"] == "getting_started" and payload["profile"] == "quick"
+    assert meta["config"]["dataset"] == "digits" and meta["seed"] == 0
+    assert meta["device"].startswith("cpu") and meta["wall_time_s"] > 0
+    assert {"torch", "git_commit", "date", "lowdim_course"} <= set(meta)
+    final = payload["metrics"]["final"]
+    assert final["train_acc"] == 1.0 and final["test_acc"] > 0.95
+    assert (tmp_path / "learning_curves.png").stat().st_size > 10_000
+    assert (tmp_path / "features.png").stat().st_size > 10_000
+    assert "profile=quick" in capsys.readouterr().out
+
+
+def test_same_seed_same_results(tmp_path):
+    for name in ("a", "b"):
+        cli.main(
+            [
+                "run",
+                "getting_started",
+                "--profile",
+                "quick",
+                "--quiet",
+                "--out",
+                str(tmp_path / name),
+            ]
+        )
+    a, b = (json.loads((tmp_path / n / "results.json").read_text())["metrics"] for n in "ab")
+    assert a["history"][-1]["train_loss"] == b["history"][-1]["train_loss"]
+    assert a["test_features_2d"] == b["test_features_2d"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "getting_started", "--device", "cuda"], "no CUDA GPU"),
+        (["run", "getting_started", "--profile", "full"], "full profile needs a CUDA GPU"),
+        (["run", "no_such_experiment", "--profile", "quick"], "unknown experiment"),
+        (["run", "getting_started", "--profile", "fast"], "invalid choice"),
+        (["download", "imagenet"], "invalid choice"),
+        (["frobnicate"], "invalid choice"),
+        (["run"], "required"),
+    ],
+)
+def test_mistakes_exit_2_with_one_line(argv, message, capsys, monkeypatch):
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    monkeypatch.delenv("LOWDIM_PROFILE", raising=False)
+    with pytest.raises(SystemExit) as exit_info:
+        sys.exit(cli.main(argv))
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1, err
+    assert "Traceback" not in err
+
+
+def test_console_script_exits_2_without_cuda():
+    # The installed entry point, as a user runs it (this machine has no CUDA).
+    exe = Path(sys.executable).parent / "lowdim-course"
+    done = subprocess.run(
+        [str(exe), "run", "getting_started", "--device", "cuda"], capture_output=True, text=True
+    )
+    assert done.returncode == 2
+    assert "cuda" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_full_data_missing_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("LOWDIM_DATA", str(tmp_path))
+    argv = [
+        "run",
+        "getting_started",
+        "--profile",
+        "full",
+        "--device",
+        "cpu",
+        "--out",
+        str(tmp_path / "o"),
+    ]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "lowdim-course download cifar10" in err and str(tmp_path) in err
+
+
+def test_list_shows_both_configs(capsys):
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name, exp in experiments.EXPERIMENTS.items():
+        assert name in out
+        assert f"dataset = {exp.config.quick().dataset}" in out
+        assert f"dataset = {exp.config.full().dataset}" in out
+
+
+def test_every_experiment_has_quick_and_full_configs_and_figures():
+    for exp in experiments.EXPERIMENTS.values():
+        quick, full = exp.config.quick(), exp.config.full()
+        assert quick != full, f"{exp.name}: quick and full configs are identical"
+        assert exp.figures and (ROOT / exp.lecture).exists()
+
+
+def test_student_copies_of_the_real_lectures(tmp_path, capsys):
+    assert cli.main(["student-copies", str(tmp_path)]) == 0
+    copies = sorted(tmp_path.glob("*.ipynb"))
+    assert [c.name for c in copies] == sorted(p.name for p in (ROOT / "lectures").glob("*.ipynb"))
+    nb = json.loads((tmp_path / "00_getting_started.ipynb").read_text())
+    code = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
+    assert any("def ncm_predict(" in c and "NotImplementedError" in c for c in code)
+    assert not any("torch.cdist(query, means)" in c for c in code), "the solution leaked"
+    assert "solution cell(s) replaced" in capsys.readouterr().out
