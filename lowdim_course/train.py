@@ -131,15 +131,18 @@ def evaluate(
 
 @torch.no_grad()
 def features(model: nn.Module, data: ArrayData, batch_size: int = 1024) -> torch.Tensor:
-    """Penultimate features `model.features(x)` of every sample, float32 on the CPU, (N, d)."""
+    """Penultimate features `model.features(x)` of every sample, float32 on the CPU, (N, d).
+
+    Computed in float32 even on CUDA (no bf16 autocast): the feature statistics the lectures
+    measure become small late in training, below what bf16's 8-bit mantissa resolves.
+    """
     model.eval()
     device = next(model.parameters()).device
     data = data.to(device)
     out = []
     for start in range(0, len(data), batch_size):
         xb = _model_inputs(data, data.x[start : start + batch_size], device)
-        with _autocast(device):
-            out.append(model.features(xb).float().cpu())
+        out.append(model.features(xb).float().cpu())
     return torch.cat(out)
 
 
