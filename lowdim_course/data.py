@@ -103,6 +103,7 @@ def gaussian_mixture(
 
     The means are random orthonormal directions (dim >= K) scaled by `separation`, so every
     pair of classes is separation * sqrt(2) apart; within-class noise is isotropic, std `noise`.
+    The seed fixes both the means and the samples: draw once and `split` for train and test.
     """
     if dim < num_classes:
         raise ValueError(f"dim={dim} must be at least num_classes={num_classes}")
@@ -112,6 +113,13 @@ def gaussian_mixture(
     y = torch.arange(num_classes).repeat_interleave(n_per_class)
     x = means[y] + noise * torch.randn(len(y), dim, generator=g)
     return ArrayData(x, y, num_classes, f"gaussian-mixture-K{num_classes}-d{dim}")
+
+
+def split(data: ArrayData, test_fraction: float, seed: int = 0) -> tuple[ArrayData, ArrayData]:
+    """Random (train, test) split of one data set, e.g. a generated mixture."""
+    perm = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))
+    n_test = round(test_fraction * len(data))
+    return data.subset(perm[n_test:]), data.subset(perm[:n_test])
 
 
 def synthetic_images(
