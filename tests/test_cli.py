@@ -125,3 +125,23 @@ def test_student_copies_of_the_real_lectures(tmp_path, capsys):
     assert any("def ncm_predict(" in c and "NotImplementedError" in c for c in code)
     assert not any("torch.cdist(query, means)" in c for c in code), "the solution leaked"
     assert "solution cell(s) replaced" in capsys.readouterr().out
+
+
+def test_figures_regenerates_every_figure(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("LOWDIM_RESULTS", str(tmp_path / "results"))
+    assert cli.main(["figures", "--profile", "quick", "--out", str(tmp_path / "fig")]) == 0
+    written = sorted(p.name for p in (tmp_path / "fig").glob("*.png"))
+    expected = sorted(
+        f"{n}_quick_{f}.png" for n, e in experiments.EXPERIMENTS.items() for f in e.figures
+    )
+    assert written == expected
+    # No committed full-profile results in this folder: says so instead of inventing figures.
+    assert cli.main(["figures", "--profile", "full", "--out", str(tmp_path / "full")]) == 0
+    assert "skipped getting_started" in capsys.readouterr().out
+    assert not (tmp_path / "full").exists() or not list((tmp_path / "full").iterdir())
+
+
+def test_info_prints_the_banner(capsys):
+    assert cli.main(["info", "--profile", "quick", "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "profile=quick" in out and "data root" in out
