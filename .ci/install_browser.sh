@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
-# Install the headless browser the site test drives (Debian's chromium and its driver), unless
-# it is already there. Browsers cannot be downloaded by test tools here; the system package can.
+# Install the headless browser that tests/test_site.py drives (Debian's chromium and its driver),
+# unless both are already there. Test tools cannot download browsers here; the system package can.
+# Quiet and non-interactive; needs root or sudo.
 set -euo pipefail
 if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then
   exit 0
 fi
-sudo=""
-[ "$(id -u)" -ne 0 ] && sudo="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
-echo "installed $(/usr/bin/chromium --version)"
+if [ "$(id -u)" -eq 0 ]; then
+  as_root=()
+elif command -v sudo >/dev/null; then
+  as_root=(sudo)
+else
+  echo "install_browser.sh: need root or sudo to install chromium and chromium-driver" >&2
+  exit 1
+fi
+# `env` after sudo: sudo drops the caller's environment. fonts-liberation gives the pages real
+# glyphs in screenshots (it is only a recommendation of chromium, which we do not install).
+apt=("${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -qq -o Dpkg::Use-Pty=0)
+"${apt[@]}" update >/dev/null
+"${apt[@]}" install -y --no-install-recommends chromium chromium-driver fonts-liberation >/dev/null
+echo "install_browser.sh: installed $(/usr/bin/chromedriver --version)"

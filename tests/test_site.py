@@ -1,113 +1,172 @@
 """The website as a reader sees it: build the book (or reuse a fresh build), open every page of
 the table of contents in a real headless Chromium, and check what a reader would notice.
 
-Per page: it loads with a title, every image has loaded, no cell output holds a traceback;
-lecture pages have a Colab link, and their exercise solutions are folded away. A screenshot of
-each page goes to _build/screenshots/. Needs Debian's `chromium` and `chromium-driver`
+Per page: it loads with a title and an h1, every image has loaded, no cell output holds a
+traceback, every exercise solution is folded away until clicked (and opens when clicked); lecture
+pages also have a Colab link and, when they pose an exercise, a solution. A screenshot of each
+page goes to _build/screenshots/. Needs Debian's `chromium` and `chromium-driver`
 (`.ci/install_browser.sh`); without them the test skips, except in CI, where it fails.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
 import http.server
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-HTML = ROOT / "_build" / "html"
-SHOTS = ROOT / "_build" / "screenshots"
+BUILD = ROOT / "_build"
+HTML = BUILD / "html"
+SHOTS = BUILD / "screenshots"
+# Written after each build this test runs: "passed" or "failed". Its time counts as the build's
+# (a change Sphinx ignores, say to lowdim_course/*.py, rewrites no page); after a failure the next
+# run rebuilds every page (`--all`), since Sphinx does not repeat an unchanged page's warnings.
+STAMP = BUILD / ".site-test-build"
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
-IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no", "off")
+SUFFIXES = (".md", ".ipynb", ".rst", ".myst")
+
+# myst-nb renders a cell error as <div class="output traceback highlight-ipythontb">; classic
+# Jupyter/nbconvert HTML uses .output_error. Any output that prints a traceback is caught by text.
+ERROR_OUTPUTS = ".cell_output .output.traceback, .cell_output .highlight-ipythontb, .output_error"
+TRACEBACK = "Traceback (most recent call last)"
+COLAB = "a[href^='https://colab.research.google.com/github/']"
+# sphinx-exercise renders {exercise}/{exercise-start} as div.exercise and {solution}/
+# {solution-start} as div.solution; `:class: dropdown` adds .dropdown, which sphinx-togglebutton
+# turns into a title with a button.toggle-button and hides every other child until clicked.
+SOLUTION_BODY = (
+    "./*[not(contains(concat(' ', normalize-space(@class), ' '), ' admonition-title '))]"
+)
 
 
 def toc_pages() -> list[str]:
-    """Every file of _toc.yml, root first, in reading order (without suffix)."""
+    """The root and every `file:` of _toc.yml, in reading order, without suffix."""
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     pages = [toc["root"]]
 
-    def walk(entries):
-        for entry in entries or []:
-            if "file" in entry:
-                pages.append(entry["file"])
-            walk(entry.get("sections"))
+    def walk(node) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict):
+            if "file" in node:
+                pages.append(node["file"])
+            for key in ("parts", "chapters", "sections"):
+                walk(node.get(key))
 
-    for part in toc.get("parts", []):
-        walk(part.get("chapters"))
-    walk(toc.get("chapters"))
-    return [str(Path(p).with_suffix("")) for p in pages]
+    walk(toc)
+    return [p[: -len(s)] if (s := Path(p).suffix) in SUFFIXES else p for p in map(str, pages)]
 
 
 PAGES = toc_pages()
 
 
 def sources() -> list[Path]:
-    patterns = ["_config.yml", "_toc.yml", "book/**/*", "lectures/*.ipynb", "lowdim_course/*.py"]
-    return [p for pattern in patterns for p in ROOT.glob(pattern) if p.is_file()]
+    patterns = ["_config.yml", "_toc.yml", "book/**/*", "lectures/*.ipynb", "lowdim_course/**/*.py"]
+    skip = {".ipynb_checkpoints", "__pycache__"}
+    paths = (p for pattern in patterns for p in ROOT.glob(pattern))
+    return [p for p in paths if p.is_file() and not skip & set(p.parts)]
+
+
+def last_build_failed() -> bool:
+    return STAMP.exists() and STAMP.read_text().strip() == "failed"
 
 
 def build_is_fresh() -> bool:
+    """A complete build, newer than every source, not marked as failed by this test.
+
+    The build time is the newest of the files Sphinx rewrites on every (non-empty) build:
+    jupyter-book writes index.html only when it is missing, so its own time is the first build's.
+    """
     index = HTML / "index.html"
-    if not index.exists():
+    if last_build_failed() or not index.exists():
         return False
-    built = index.stat().st_mtime
-    return all(p.stat().st_mtime <= built for p in sources() if "figures" not in p.parts)
+    if not all((HTML / f"{page}.html").exists() for page in PAGES):
+        return False
+    outputs = [index, HTML / ".buildinfo", HTML / "searchindex.js", HTML / "objects.inv", STAMP]
+    built = max(p.stat().st_mtime for p in outputs if p.exists())
+    return all(p.stat().st_mtime <= built for p in sources())
 
 
 @pytest.fixture(scope="module")
 def site() -> Path:
-    if not build_is_fresh():
-        command = [
-            str(Path(sys.executable).parent / "jupyter-book"),
-            "build",
-            str(ROOT),
-            "--builder",
-            "html",
-            "-W",
-            "-n",
-            "--keep-going",
-        ]
-        env = dict(os.environ, LOWDIM_PROFILE="quick", LOWDIM_PROGRESS="0", MPLBACKEND="agg")
-        done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
-        if done.returncode != 0:
-            pytest.fail(f"the book build failed:\n{(done.stdout + done.stderr)[-4000:]}")
+    """The built site, built here (like `make book`) unless a fresh build is already there."""
+    if build_is_fresh():
+        return HTML
+    command = [str(Path(sys.executable).parent / "jupyter-book"), "build", "."]
+    command += ["--builder", "html", "-W", "-n", "--keep-going"]
+    if last_build_failed():
+        command.append("--all")
+    BUILD.mkdir(exist_ok=True)
+    env = dict(os.environ, LOWDIM_PROFILE="quick", LOWDIM_PROGRESS="0", MPLBACKEND="agg")
+    try:
+        done = subprocess.run(
+            command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800
+        )
+    except subprocess.TimeoutExpired as timeout:
+        STAMP.write_text("failed\n")
+        pytest.fail(f"the book build took over {timeout.timeout:.0f} s: {' '.join(command)}")
+    if done.returncode != 0:
+        STAMP.write_text("failed\n")
+        log = re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr).splitlines()
+        warnings = [line for line in log if re.search(r"WARNING|ERROR|Error|Exception", line)]
+        report = "\n".join(["warnings and errors:", *warnings[:40], "...", "end of the log:"])
+        report += "\n" + "\n".join(log[-25:])
+        pytest.fail(f"the book build failed ({' '.join(command)}):\n{report}", pytrace=False)
+    STAMP.write_text("passed\n")
     return HTML
 
 
-@pytest.fixture(scope="module")
-def server(site):
-    """Serve the built site on a free loopback port (as a reader's browser would get it)."""
-    handler = functools.partial(QuietHandler, directory=str(site))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-
-
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
+    def log_message(self, *args) -> None:
         pass
 
 
 @pytest.fixture(scope="module")
+def server(site):
+    """Serve the built site on a free loopback port, as a reader's browser would get it."""
+    handler = functools.partial(QuietHandler, directory=str(site))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)
+
+
+def no_browser(reason: str) -> None:
+    reason += ": run .ci/install_browser.sh (Debian's chromium and chromium-driver)"
+    if IN_CI:
+        pytest.fail(f"{reason} [CI is set, so a missing browser is a failure]", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
 def browser():
+    """Headless Chromium through its system driver, with a throwaway profile."""
     missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
     if missing:
-        reason = f"no headless browser ({', '.join(missing)} missing): run .ci/install_browser.sh"
-        if IN_CI:
-            pytest.fail(reason)
-        pytest.skip(reason)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+        no_browser(f"no headless browser ({', '.join(missing)} missing)")
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        no_browser("selenium is not installed")
 
     profile = tempfile.mkdtemp(prefix="lowdim-chromium-")
     options = webdriver.ChromeOptions()
@@ -122,68 +181,147 @@ def browser():
         "--disable-component-update",
         "--disable-sync",
         "--no-first-run",
-        "--window-size=1280,2000",
+        "--hide-scrollbars",
+        "--window-size=1280,1000",
         f"--user-data-dir={profile}",
     ]:
         options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(60)
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
+    driver = None
+    try:
+        driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+        driver.set_page_load_timeout(30)
+        yield driver
+    finally:
+        if driver is not None:
+            driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
 
 
-def wait_for_images(driver, timeout: float = 20.0) -> None:
-    from selenium.webdriver.support.ui import WebDriverWait
+def wait_until(condition, timeout: float, step: float = 0.05) -> bool:
+    end = time.monotonic() + timeout
+    while True:
+        if condition():
+            return True
+        if time.monotonic() > end:
+            return False
+        time.sleep(step)
 
-    WebDriverWait(driver, timeout).until(
-        lambda d: d.execute_script(
-            "return document.readyState === 'complete' && "
-            "Array.from(document.images).every(img => img.complete)"
-        )
+
+def screenshot(driver, path: Path, max_height: int = 12000) -> None:
+    """The whole page (up to max_height CSS pixels), not just the window."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    height = driver.execute_script(
+        "return Math.max(document.documentElement.scrollHeight, document.body.scrollHeight)"
     )
+    width = driver.execute_script("return document.documentElement.clientWidth")
+    shot = driver.execute_cdp_cmd(
+        "Page.captureScreenshot",
+        {
+            "format": "png",
+            "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": width, "height": min(height, max_height), "scale": 1},
+        },
+    )
+    path.write_bytes(base64.b64decode(shot["data"]))
+
+
+def check_solutions(driver) -> list[str]:
+    """Every solution is a dropdown whose body is hidden, and shows when its title is clicked."""
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.common.by import By
+
+    problems = []
+    for n, solution in enumerate(driver.find_elements(By.CSS_SELECTOR, "div.solution"), 1):
+        name = f"solution {n} ({solution.get_attribute('id')})"
+        if "dropdown" not in solution.get_attribute("class").split():
+            problems.append(f"{name} is not a dropdown (add `:class: dropdown`): readers see it")
+            continue
+        body = solution.find_elements(By.XPATH, SOLUTION_BODY)
+        if not body:
+            problems.append(f"{name} is empty")
+            continue
+        shown = [b for b in body if b.is_displayed()]
+        if shown:
+            problems.append(f"{name} is shown before it is clicked: {shown[0].text[:80]!r}")
+            continue
+        buttons = solution.find_elements(By.CSS_SELECTOR, "button.toggle-button")
+        if not buttons:
+            problems.append(f"{name} has no toggle button (did sphinx-togglebutton load?)")
+            continue
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", buttons[0])
+        try:
+            buttons[0].click()
+        except WebDriverException:  # covered by the sticky header: click it as a script would
+            driver.execute_script("arguments[0].click()", buttons[0])
+        if not wait_until(lambda body=body: any(b.is_displayed() for b in body), timeout=3):
+            problems.append(f"{name} does not open when its button is clicked")
+    return problems
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_page(page, server, browser):
+def test_page(page, browser, server):
+    """What a reader sees on one page of the table of contents."""
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.common.by import By
 
-    browser.get(f"{server}/{page}.html")
-    wait_for_images(browser)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    browser.save_screenshot(str(SHOTS / f"{page.replace('/', '__')}.png"))
+    assert (HTML / f"{page}.html").exists(), f"{page}: no {page}.html in the built site"
+    try:
+        browser.get(f"{server}/{page}.html")
+    except TimeoutException:
+        pytest.fail(f"{page}: the page did not finish loading in 30 s")
+    # Load lazy images too, then wait for every image to finish (loaded or failed).
+    browser.execute_script("for (const img of document.images) img.loading = 'eager';")
+    wait_until(
+        lambda: browser.execute_script(
+            "return document.readyState === 'complete' && "
+            "Array.from(document.images).every(img => img.complete)"
+        ),
+        timeout=20,
+    )
+    screenshot(browser, SHOTS / f"{page.replace('/', '__')}.png")
+    problems = []
 
-    assert "404" not in browser.title, f"{page}: not found"
-    headings = [h.text.strip() for h in browser.find_elements(By.TAG_NAME, "h1")]
-    assert browser.title.strip() and any(headings), f"{page}: no title or h1"
+    title = browser.execute_script("return document.title").strip()
+    h1 = [h.text.strip(" #¶\n") for h in browser.find_elements(By.TAG_NAME, "h1")]
+    if not title or title.startswith(("Error response", "404")):
+        problems.append(f"no usable <title>: {title!r}")
+    if not any(h1):
+        problems.append("no non-empty <h1>")
 
     broken = browser.execute_script(
         "return Array.from(document.images)"
-        ".filter(img => !(img.complete && img.naturalWidth > 0)).map(img => img.src)"
+        ".filter(img => !(img.complete && img.naturalWidth > 0))"
+        ".map(img => img.getAttribute('src'))"
     )
-    assert not broken, f"{page}: images that did not load: {broken}"
+    problems += [f"image did not load: {src}" for src in broken]
 
-    outputs = browser.find_elements(By.CSS_SELECTOR, ".cell_output")
-    errors = browser.find_elements(By.CSS_SELECTOR, ".cell_output .traceback, .cell_output .error")
-    tracebacks = [o for o in outputs if "Traceback (most recent call last)" in o.text]
-    assert not errors and not tracebacks, f"{page}: a cell output holds an error or a traceback"
+    # textContent, not .text: outputs inside folded solutions or hidden cells count too.
+    errors = browser.execute_script(
+        """
+        const [selector, marker] = arguments;
+        const found = new Set(document.querySelectorAll(selector));
+        for (const out of document.querySelectorAll('.cell_output, .output'))
+            if (out.textContent.includes(marker)) found.add(out);
+        const all = Array.from(found);
+        const innermost = all.filter(e => !all.some(f => f !== e && e.contains(f)));
+        return innermost.map(e => (e.querySelector('pre') || e).textContent);
+        """,
+        ERROR_OUTPUTS,
+        TRACEBACK,
+    )
+    for text in errors:  # the last line of a traceback names the exception
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        problems.append(f"a cell output holds a traceback ending {lines[-1][:120]!r}")
 
-    if page.startswith("lectures/"):
-        colab = browser.find_elements(
-            By.CSS_SELECTOR, "a[href^='https://colab.research.google.com/github/']"
+    if page.startswith("lectures/") and not browser.find_elements(By.CSS_SELECTOR, COLAB):
+        problems.append(
+            "no Colab launch link (a[href^='https://colab.research.google.com/github/'])"
         )
-        assert colab, f"{page}: no Colab launch link"
-        exercises = browser.find_elements(By.CSS_SELECTOR, "div.exercise")
-        solutions = browser.find_elements(By.CSS_SELECTOR, "div.solution")
-        assert len(solutions) >= len(exercises), f"{page}: an exercise has no solution"
-        for solution in solutions:
-            body = solution.find_elements(
-                By.CSS_SELECTOR, "section, .cell, p:not(.admonition-title)"
-            )
-            assert "dropdown" in solution.get_attribute("class"), f"{page}: solution not a dropdown"
-            assert body and not any(b.is_displayed() for b in body), (
-                f"{page}: a solution is visible before the reader opens it"
-            )
-            # ... and opens when clicked.
-            solution.find_element(By.CSS_SELECTOR, ".admonition-title, button").click()
-            assert any(b.is_displayed() for b in body), f"{page}: a solution does not open"
+    exercises = browser.find_elements(By.CSS_SELECTOR, "div.exercise")
+    solutions = browser.find_elements(By.CSS_SELECTOR, "div.solution")
+    if page.startswith("lectures/") and exercises and not solutions:
+        problems.append(f"{len(exercises)} exercise(s) but no solution")
+    problems += check_solutions(browser)
+
+    if problems:
+        pytest.fail(f"{page}:\n  " + "\n  ".join(problems), pytrace=False)
