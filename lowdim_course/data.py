@@ -61,6 +61,8 @@ class ArrayData:
         x = self.x if x is None else x
         if x.dtype != torch.uint8:
             return x
+        if self.mean is None or self.std is None:
+            return x.float() / 255  # no statistics given: scale to [0, 1] only
         mean = torch.tensor(self.mean, device=x.device).view(1, -1, 1, 1)
         std = torch.tensor(self.std, device=x.device).view(1, -1, 1, 1)
         return (x.float() / 255 - mean) / std
@@ -260,7 +262,7 @@ def _fetch(url: str, md5: str, target: Path) -> None:
         try:
             with urllib.request.urlopen(url, timeout=60) as response:
                 shutil.copyfileobj(response, tmp)
-        except OSError as err:
+        except Exception as err:  # network errors, bad URLs, truncated transfers
             Path(tmp.name).unlink(missing_ok=True)
             raise ConnectionError(
                 f"could not download {url} ({err}); check the network, or place the file "

@@ -91,7 +91,13 @@ def seed_everything(seed: int) -> None:
 
 def set_threads(threads: int | None = None) -> int:
     """Set torch's CPU threads from the argument or $LOWDIM_THREADS; return the number in use."""
-    threads = threads or int(os.environ.get("LOWDIM_THREADS", "0")) or None
+    if threads is None and os.environ.get("LOWDIM_THREADS"):
+        try:
+            threads = int(os.environ["LOWDIM_THREADS"])
+        except ValueError:
+            raise RuntimeSetupError(
+                f"LOWDIM_THREADS={os.environ['LOWDIM_THREADS']!r} is not a whole number of threads"
+            ) from None
     if threads:
         torch.set_num_threads(threads)
     return torch.get_num_threads()

@@ -34,6 +34,16 @@ from .data import ArrayData
 
 CHECKPOINT_FORMAT = "lowdim_course/checkpoint-v1"
 CHECKPOINT_NAME = "last.pt"
+CHECKPOINT_KEYS = {
+    "epoch",
+    "step",
+    "seed",
+    "config",
+    "model",
+    "optimizer",
+    "generator",
+    "torch_rng",
+}
 
 
 @dataclass(frozen=True)
@@ -169,6 +179,9 @@ def load_checkpoint(path: Path | str, device: torch.device | str = "cpu") -> dic
             f"{path} was not written by lowdim_course.train (expected format "
             f"{CHECKPOINT_FORMAT!r}); delete it or point checkpoint_dir elsewhere."
         )
+    missing = sorted(CHECKPOINT_KEYS - state.keys())
+    if missing:
+        raise CheckpointError(f"{path} is incomplete (no {missing}); delete it to start afresh.")
     return state
 
 
@@ -202,6 +215,8 @@ def train(
         raise ValueError("label_smoothing applies to the default loss; build it into loss_fn")
     if config.augment and not data.is_image:
         raise ValueError(f"augment=True needs uint8 images, but {data.name} holds features")
+    if len(data) == 0:
+        raise ValueError(f"{data.name} is empty: there is nothing to train on")
     lr_factor(0.0, config)  # fail early on an unknown schedule
     device = next(model.parameters()).device
     data = data.to(device)
