@@ -14,7 +14,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from . import getting_started, plots, results, runtime
+from . import getting_started, plots, results, runtime, sparse
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,10 @@ EXPERIMENTS = {
             getting_started.Config,
             getting_started.FIGURES,
             "train a classifier with the course loop; accuracy and feature geometry",
+        ),
+        *(
+            Experiment(name, "lectures/01_sparse_recovery.ipynb", run, config, figures, summary)
+            for name, (run, config, figures, summary) in sparse.EXPERIMENTS.items()
         ),
     ]
 }
