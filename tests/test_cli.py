@@ -105,8 +105,8 @@ def test_list_shows_both_configs(capsys):
     out = capsys.readouterr().out
     for name, exp in experiments.EXPERIMENTS.items():
         assert name in out
-        assert f"dataset = {exp.config.quick().dataset}" in out
-        assert f"dataset = {exp.config.full().dataset}" in out
+        assert cli._describe(exp.config.quick()) in out
+        assert cli._describe(exp.config.full()) in out
 
 
 def test_every_experiment_has_quick_and_full_configs_and_figures():
