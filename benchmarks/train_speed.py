@@ -21,16 +21,18 @@ Run (from the repository root):
     python benchmarks/train_speed.py                    # CUDA if present, else CPU
     python benchmarks/train_speed.py --device cpu --steps 100
     python benchmarks/train_speed.py --num-workers 8    # give the reference more workers
+    python benchmarks/train_speed.py --repeats 3        # best of 3 alternating runs
 
 Defaults. CPU: SmallCNN, batch 128, 200 steps, reference with 0 DataLoader workers (on a
 small CPU a worker process only takes cores from the training threads). CUDA: ResNet18,
 batch 512, 100 steps, 2 workers (the PyTorch CIFAR-10 tutorial's choice).
 
-What to expect. 2-core CPU, torch 2.14.1 (SmallCNN, batch 128, 200 steps): ours about 1.5x
-the reference, whole script about 35 s; see benchmarks/README.md for the measured numbers.
-The model's arithmetic dominates on a CPU, so the gap there is the PIL pipeline's cost.
-On one NVIDIA H100 (ResNet18, batch 512) the target is ours >= 5x the reference, whose
-PIL workers cannot keep the GPU busy; the script says whether the target is met.
+What to expect. 2-core CPU VM, torch 2.14.1 (SmallCNN, batch 128, 200 steps): ours about
+1200 images/s, the reference about 900, ratio about 1.3x, the whole script about 1 minute;
+see benchmarks/README.md. On a CPU the model's arithmetic dominates, so the gap there is
+only the PIL pipeline's cost. On one NVIDIA H100 (ResNet18, batch 512) the target is ours
+>= 5x the reference, whose PIL workers and per-step `.item()` cannot keep the GPU busy; the
+script prints whether the target is met (not yet measured).
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ Full-profile data sets live under `data_root()` ($LOWDIM_DATA, default ~/.cache/
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import os
@@ -63,9 +64,18 @@ class ArrayData:
             return x
         if self.mean is None or self.std is None:
             return x.float() / 255  # no statistics given: scale to [0, 1] only
-        mean = torch.tensor(self.mean, device=x.device).view(1, -1, 1, 1)
-        std = torch.tensor(self.std, device=x.device).view(1, -1, 1, 1)
+        mean, std = _channel_stats(self.mean, self.std, x.device)
         return (x.float() / 255 - mean) / std
+
+
+@functools.lru_cache(maxsize=16)
+def _channel_stats(mean: tuple, std: tuple, device: torch.device):
+    """(1, C, 1, 1) mean and std tensors, made once per device: building them anew every batch
+    would copy from host memory each step, and such a copy makes the host wait for the GPU."""
+    return (
+        torch.tensor(mean, device=device).view(1, -1, 1, 1),
+        torch.tensor(std, device=device).view(1, -1, 1, 1),
+    )
 
 
 # ---------------------------------------------------------------- quick-profile data
