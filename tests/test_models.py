@@ -7,20 +7,7 @@ import torch
 
 from lowdim_course import models
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One CPU thread: tiny tensors gain nothing from two, and a busy machine slows them a lot."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(autouse=True)
-def seeded():
-    """Every test starts from the same global RNG state, whatever ran before it."""
-    torch.manual_seed(0)
+pytestmark = pytest.mark.usefixtures("one_thread", "seeded")
 
 
 def build(name):
