@@ -14,7 +14,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from . import getting_started, plots, results, runtime, sparse
+from . import getting_started, manifolds, plots, results, runtime, sparse
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,12 @@ EXPERIMENTS = {
         *(
             Experiment(name, "lectures/01_sparse_recovery.ipynb", run, config, figures, summary)
             for name, (run, config, figures, summary) in sparse.EXPERIMENTS.items()
+        ),
+        *(
+            Experiment(
+                name, "lectures/02_manifold_classification.ipynb", run, config, figs, summary
+            )
+            for name, (run, config, figs, summary) in manifolds.EXPERIMENTS.items()
         ),
     ]
 }

@@ -185,7 +185,8 @@ def load_checkpoint(path: Path | str, device: torch.device | str = "cpu") -> dic
     return state
 
 
-def _progress_enabled(progress: bool | None) -> bool:
+def progress_enabled(progress: bool | None) -> bool:
+    """Show progress bars? The argument wins; else LOWDIM_PROGRESS (0/false/no silences)."""
     if progress is not None:
         return progress
     return os.environ.get("LOWDIM_PROGRESS", "1") not in ("0", "false", "no")
@@ -268,7 +269,7 @@ def train(
         total=config.epochs,
         desc="train",
         unit="epoch",
-        disable=not _progress_enabled(progress),
+        disable=not progress_enabled(progress),
     )
     for epoch in bar:
         t0 = time.perf_counter()
