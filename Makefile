@@ -6,8 +6,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-# The book and the tests always use the quick profile, quietly.
-QUICK := LOWDIM_PROFILE=quick LOWDIM_PROGRESS=0 MPLBACKEND=agg
+# The book and the tests always use the quick profile, quietly. The book's kernels must keep
+# Jupyter's inline matplotlib backend (MPLBACKEND=agg there would drop every figure from the
+# pages); the tests draw off screen.
+QUICK := LOWDIM_PROFILE=quick LOWDIM_PROGRESS=0
 
 .PHONY: install book test lint format figures lab clean
 
@@ -20,14 +22,14 @@ $(STAMP): pyproject.toml
 
 # The website in _build/html, every notebook executed; any warning or cell error fails it.
 book: $(STAMP)
-	$(QUICK) $(BIN)/jupyter-book build . --builder html -W -n --keep-going
+	env -u MPLBACKEND $(QUICK) $(BIN)/jupyter-book build . --builder html -W -n --keep-going
 
 # ruff, unit tests, nbval over every lecture notebook, and the browser test of the site.
 # pytest exits 5 when it collected nothing: that is a broken suite, so say so and fail.
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(QUICK) $(BIN)/pytest tests lectures --nbval-lax --nbval-cell-timeout=300 --durations=10 \
+	$(QUICK) MPLBACKEND=agg $(BIN)/pytest tests lectures --nbval-lax --nbval-cell-timeout=300 --durations=10 \
 		|| { s=$$?; [ $$s -eq 5 ] && echo "pytest collected no tests: the suite is missing"; exit $$s; }
 
 lint:

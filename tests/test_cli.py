@@ -5,9 +5,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import pytest
 
-from lowdim_course import cli, experiments
+from lowdim_course import cli, experiments, plots
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -135,6 +136,14 @@ def test_figures_regenerates_every_figure(tmp_path, monkeypatch, capsys):
         f"{n}_quick_{f}.png" for n, e in experiments.EXPERIMENTS.items() for f in e.figures
     )
     assert written == expected
+    # A figure fits a page: at most 16 x 10 inches (a wider one is shrunk to unreadable text).
+    from PIL import Image
+
+    plots.use_style()
+    dpi = plt.rcParams["savefig.dpi"]
+    for png in (tmp_path / "fig").glob("*.png"):
+        width, height = Image.open(png).size
+        assert width <= 16 * dpi and height <= 10 * dpi, f"{png.name}: {width} x {height} px"
     # No committed full-profile results in this folder: says so instead of inventing figures.
     assert cli.main(["figures", "--profile", "full", "--out", str(tmp_path / "full")]) == 0
     assert "skipped getting_started" in capsys.readouterr().out

@@ -185,6 +185,21 @@ def test_winding_pair_has_its_separation_and_curvature(separation, turns):
     torch.testing.assert_close(x.norm(dim=1), torch.ones(200, dtype=torch.float64))
 
 
+def test_sampling_with_a_density():
+    """t drawn with density proportional to 1 + cos t: its histogram matches, by a chi-square
+    style check on 8 bins (expected counts from the exact integral)."""
+    pair = mf.circles(0.4)
+    x, _ = pair.sample(40000, torch.Generator().manual_seed(0), density=lambda t: 1 + torch.cos(t))
+    t = torch.atan2(x[:, 1], x[:, 0]) % (2 * PI)
+    edges = torch.linspace(0, 2 * PI, 9, dtype=torch.float64)
+    counts = torch.histc(t, bins=8, min=0, max=2 * PI)
+    expected = 40000 * ((edges[1:] - edges[:-1]) + torch.sin(edges[1:]) - torch.sin(edges[:-1]))
+    expected = expected / (2 * PI)
+    assert ((counts - expected).abs() < 5 * expected.sqrt()).all(), (counts, expected)
+    with pytest.raises(ValueError, match="zero everywhere"):
+        pair.sample(5, density=lambda t: 0 * t)
+
+
 def test_geodesic_curvature_of_known_curves():
     t = torch.linspace(0, 2 * PI, 50, dtype=torch.float64)
     # A great circle is a geodesic: no curvature, whatever the (constant) speed.

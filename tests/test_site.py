@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import functools
 import http.server
+import json
 import os
 import re
 import shutil
@@ -110,7 +111,9 @@ def site() -> Path:
     if last_build_failed():
         command.append("--all")
     BUILD.mkdir(exist_ok=True)
-    env = dict(os.environ, LOWDIM_PROFILE="quick", LOWDIM_PROGRESS="0", MPLBACKEND="agg")
+    env = dict(os.environ, LOWDIM_PROFILE="quick", LOWDIM_PROGRESS="0")
+    # The kernels need Jupyter's inline backend to put figures on the pages; agg draws nothing.
+    env.pop("MPLBACKEND", None)
     try:
         done = subprocess.run(
             command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800
@@ -258,6 +261,14 @@ def check_solutions(driver) -> list[str]:
     return problems
 
 
+def expected_figures(notebook: Path) -> int:
+    """The number of top-level `plt.show()` calls in a notebook's code cells (those inside a
+    function, such as a widget's, draw only when a reader moves the widget)."""
+    cells = json.loads(notebook.read_text())["cells"]
+    code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+    return sum(line == "plt.show()" for source in code for line in source.splitlines())
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_page(page, browser, server):
     """What a reader sees on one page of the table of contents."""
@@ -312,6 +323,13 @@ def test_page(page, browser, server):
     for text in errors:  # the last line of a traceback names the exception
         lines = [line.strip() for line in text.splitlines() if line.strip()]
         problems.append(f"a cell output holds a traceback ending {lines[-1][:120]!r}")
+
+    if page.startswith("lectures/"):
+        # Every top-level plt.show() of the notebook must have put a figure on the page.
+        expected = expected_figures(ROOT / f"{page}.ipynb")
+        shown = len(browser.find_elements(By.CSS_SELECTOR, ".cell_output img"))
+        if shown < expected:
+            problems.append(f"{shown} figure(s) in the cell outputs, expected {expected}")
 
     if page.startswith("lectures/") and not browser.find_elements(By.CSS_SELECTOR, COLAB):
         problems.append(
