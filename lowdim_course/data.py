@@ -305,3 +305,14 @@ def download(name: str, root: Path | str | None = None) -> Path:
         if not target.exists() or md5sum(target) != md5:
             _fetch(url, md5, target)
     return folder
+
+
+def completion_problem(n1, n2, rank, rate, generator=None, device="cpu"):
+    """A low-rank matrix completion problem (lectures 1 and 4): M = U V^T / sqrt(rank) with
+    N(0, 1) factors (entries of unit variance) and a Bernoulli(rate) mask of observed entries;
+    returns (M float64, mask bool)."""
+    kw = {"generator": generator, "dtype": torch.float64}
+    U, V = torch.randn(n1, rank, **kw), torch.randn(n2, rank, **kw)
+    M = U @ V.T / rank**0.5
+    mask = torch.rand(n1, n2, generator=generator, dtype=torch.float64) < rate
+    return M.to(device), mask.to(device)

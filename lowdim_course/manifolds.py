@@ -53,7 +53,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import plots
-from .sparse import torch_threads
+from .runtime import torch_threads
 from .train import progress_enabled
 
 DTYPE = torch.float64
@@ -543,7 +543,7 @@ class NtkConfig:
     draws: int = 4  # random initialisations per width
     angles: int = 33  # on [0, pi]
     in_dim: int = 3
-    threads: int = 1  # torch CPU threads during the run (0: unchanged), see sparse.torch_threads
+    threads: int = 1  # torch CPU threads during the run (0: unchanged), see runtime.torch_threads
 
     @classmethod
     def quick(cls) -> NtkConfig:

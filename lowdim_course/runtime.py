@@ -13,6 +13,7 @@ CUDA (or for the full profile) where there is none raises `RuntimeSetupError` sa
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 from dataclasses import dataclass
@@ -142,3 +143,20 @@ def setup(
     if verbose:
         print(rt.banner())
     return rt
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int):
+    """Run the block with `threads` torch CPU threads (0: leave the setting), then restore it.
+
+    Why: these experiments multiply matrices of a few hundred entries a side, where splitting an
+    operation across threads costs more than it saves; on a loaded 2-core machine two threads
+    made a 3 s run take 40 to 200 s (the threads wait for each other), one thread never did.
+    """
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -29,7 +29,6 @@ float64: gaps F(x_k) - F* go down to 1e-14, where float32 is noise.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +40,8 @@ from scipy import optimize, stats
 from torch import nn
 
 from . import plots
+from .data import completion_problem
+from .runtime import torch_threads
 
 DTYPE = torch.float64
 
@@ -309,16 +310,6 @@ def singular_value_threshold(Z: torch.Tensor, tau: float) -> tuple[torch.Tensor,
     return (U * s) @ Vh, int((s > 0).sum())
 
 
-def completion_problem(n1, n2, rank, rate, generator=None, device="cpu"):
-    """M = U V^T / sqrt(rank) with N(0, 1) factors (entries of unit variance) and a Bernoulli(rate)
-    mask of observed entries; returns (M, mask)."""
-    kw = {"generator": generator, "dtype": DTYPE}
-    U, V = torch.randn(n1, rank, **kw), torch.randn(n2, rank, **kw)
-    M = U @ V.T / math.sqrt(rank)
-    mask = torch.rand(n1, n2, generator=generator, dtype=DTYPE) < rate
-    return M.to(device), mask.to(device)
-
-
 def _relative_error(X, M) -> float:
     return (torch.linalg.matrix_norm(X - M) / torch.linalg.matrix_norm(M)).item()
 
@@ -545,23 +536,6 @@ def nmse(x: torch.Tensor, x_star: torch.Tensor) -> float:
 # ----------------------------------------------------------------------------------------------
 # Experiments
 # ----------------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def torch_threads(threads: int):
-    """Run the block with `threads` torch CPU threads (0: leave the setting), then restore it.
-
-    Why: these experiments multiply matrices of a few hundred entries a side, where splitting an
-    operation across threads costs more than it saves; on a loaded 2-core machine two threads
-    made a 3 s run take 40 to 200 s (the threads wait for each other), one thread never did.
-    """
-    before = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _config_threads(run):
