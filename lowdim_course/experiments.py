@@ -14,7 +14,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from . import getting_started, manifolds, plots, results, runtime, sparse
+from . import getting_started, manifolds, parsimony, plots, results, runtime, sparse
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,10 @@ EXPERIMENTS = {
                 name, "lectures/02_manifold_classification.ipynb", run, config, figs, summary
             )
             for name, (run, config, figs, summary) in manifolds.EXPERIMENTS.items()
+        ),
+        *(
+            Experiment(name, "lectures/04_law_of_parsimony.ipynb", run, config, figs, summary)
+            for name, (run, config, figs, summary) in parsimony.EXPERIMENTS.items()
         ),
     ]
 }

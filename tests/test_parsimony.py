@@ -1,0 +1,153 @@
+"""Lecture 4 (parsimony.py) against identities and independent computations: orthogonal
+initialisation, the DLN and its gradients, D_l, the invariant subspace, compressed updates."""
+
+from dataclasses import replace
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+
+from lowdim_course import data
+from lowdim_course import parsimony as ps
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.mark.parametrize("rows,cols", [(6, 6), (9, 4), (3, 7)])
+def test_orthogonal_init_satisfies_its_identity(rows, cols):
+    w = ps.orthogonal_matrix(rows, cols, 0.3, torch.Generator().manual_seed(0))
+    gram = w.T @ w if rows >= cols else w @ w.T
+    torch.testing.assert_close(gram, 0.09 * torch.eye(min(rows, cols), dtype=torch.float64))
+    weights = ps.orthogonal_init([5, 8, 8, 3], 0.1, torch.Generator().manual_seed(1))
+    assert [tuple(w.shape) for w in weights] == [(8, 5), (8, 8), (3, 8)]
+    for s in ps.layer_spectra(weights):
+        torch.testing.assert_close(s, torch.full_like(s, 0.1))
+
+
+def test_dln_forward_is_the_product_and_gradients_match_autograd():
+    g = torch.Generator().manual_seed(2)
+    weights = [
+        torch.randn(a, b, generator=g, dtype=torch.float64) for a, b in [(6, 4), (5, 6), (3, 5)]
+    ]
+    x = torch.randn(4, 7, generator=g, dtype=torch.float64)
+    y = torch.randn(3, 7, generator=g, dtype=torch.float64)
+    torch.testing.assert_close(ps.end_to_end(weights), weights[2] @ weights[1] @ weights[0])
+    grads, z, _ = ps.dln_gradients(weights, x, lambda z: z - y)
+    torch.testing.assert_close(z, weights[2] @ weights[1] @ weights[0] @ x)
+    params = [w.clone().requires_grad_(True) for w in weights]
+    loss = 0.5 * ((params[2] @ params[1] @ params[0] @ x - y) ** 2).sum()
+    for ours, theirs in zip(grads, torch.autograd.grad(loss, params)):
+        torch.testing.assert_close(ours, theirs)
+
+
+def test_separation_by_layer_against_numpy():
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(6, 12, generator=g, dtype=torch.float64)  # one sample per column
+    labels = torch.arange(12) % 3
+    weights = [torch.randn(6, 6, generator=g, dtype=torch.float64) for _ in range(3)]
+
+    def numpy_d(z):
+        z, y = z.T.numpy(), labels.numpy()
+        means = np.stack([z[y == k].mean(0) for k in range(3)])
+        within = ((z - means[y]) ** 2).sum(1).mean()
+        between = ((means - means.mean(0)) ** 2).sum(1).mean()
+        return within / between
+
+    expected = [numpy_d(x), numpy_d(weights[0] @ x), numpy_d(weights[1] @ weights[0] @ x)]
+    np.testing.assert_allclose(ps.separation_by_layer(weights, x, labels, 3), expected, rtol=1e-12)
+
+
+def test_log_linear_fit_and_bound():
+    fit = ps.log_linear_fit([8.0, 4.0, 2.0, 1.0])
+    assert fit["ratio"] == pytest.approx(0.5) and fit["r2"] == pytest.approx(1.0)
+    assert ps.separation_bound(0.3, 4) == pytest.approx(2 * 3 * 0.09)
+
+
+def test_invariant_subspace_on_a_tiny_run():
+    """d = 10, rank 1, depth 3: exactly 2 singular values per layer move; the rest stay at eps."""
+    g = torch.Generator().manual_seed(4)
+    target = ps._low_rank_target(10, 1, g)
+    start = ps.orthogonal_init([10] * 4, 3e-3, g)
+    eye = torch.eye(10, dtype=torch.float64)
+    trained, losses, snapshots = ps.train_dln(
+        start, eye, target, 2000, 0.5, record_every=100, snapshot_every=400
+    )
+    assert losses[-1][1] < 1e-10 < losses[0][1]
+    report = ps.invariant_subspace(start, trained, 1, 3e-3, [w for _, w in snapshots[1:]])
+    assert max(report["untouched"]) < 1e-6
+    assert min(report["moved"]) > 1e-3
+    assert max(report["rank_gap"]) < 1e-6 and max(report["leak"]) < 1e-5
+    # A random change of full rank is caught by the same measurements.
+    noisy = [w + 1e-3 * torch.randn(10, 10, generator=g, dtype=torch.float64) for w in trained]
+    assert max(ps.invariant_subspace(start, noisy, 1, 3e-3)["untouched"]) > 1e-2
+
+
+def test_train_dln_weight_decay_and_mask():
+    g = torch.Generator().manual_seed(5)
+    start = ps.orthogonal_init([4, 4, 4], 0.5, g)
+    eye = torch.eye(4, dtype=torch.float64)
+    zero = torch.zeros(4, 4, dtype=torch.float64)
+    # With a zero target and weight decay, the weights shrink.
+    trained, _, _ = ps.train_dln(start, eye, zero, 50, 0.1, weight_decay=0.5)
+    assert all(t.norm() < s.norm() for t, s in zip(trained, start))
+    # An all-zero mask gives no gradient: only weight decay (here none) would move the weights.
+    same, _, _ = ps.train_dln(start, eye, zero, 10, 0.1, mask=zero)
+    for a, b in zip(same, start):
+        torch.testing.assert_close(a, b)
+
+
+def test_compressed_and_full_first_steps():
+    """The exact first-order relations of `first_order_updates` (derived in its docstring):
+    full: dW/eta = -L eps^{2(L-1)} G; compressed: -L eps^{2(L-1)} U U^T G~ V V^T
+    - gamma eps^{2L} (G~ V V^T + U U^T G~). Checked to second order in eta."""
+    g = torch.Generator().manual_seed(6)
+    m, mask = data.completion_problem(30, 30, 2, 0.5, g)
+    phi, mask = m / torch.linalg.matrix_norm(m, 2), mask.double()
+    depth, eps, gamma = 3, 0.3, 1.0
+    out = ps.first_order_updates(phi, mask, depth, eps, 8, gamma, g)
+    c = depth * eps ** (2 * (depth - 1))
+    full_pred = -c * mask * (out["full_start"] - phi)
+    torch.testing.assert_close(out["full"], full_pred, rtol=1e-5, atol=1e-7)
+    u, v, gt = out["u"], out["v"], mask * (out["compressed_start"] - phi)
+    comp_pred = -c * u @ u.T @ gt @ v @ v.T - gamma * eps ** (2 * depth) * (
+        gt @ v @ v.T + u @ u.T @ gt
+    )
+    torch.testing.assert_close(out["compressed"], comp_pred, rtol=1e-5, atol=1e-7)
+
+
+def test_compressed_network_with_exact_subspace_solves_factorisation():
+    """With Omega = all ones the spectral factors span Phi's singular subspaces, and the
+    compressed network converges to Phi even with frozen outer factors (gamma = 0)."""
+    g = torch.Generator().manual_seed(7)
+    phi = ps._low_rank_target(20, 2, g)
+    mask = torch.ones(20, 20, dtype=torch.float64)
+    history = ps.complete_compressed(phi, mask, 3, 4, 0.01, 0.5, 0.0, 1500, record_every=500)
+    assert history[-1][2] < 1e-5  # the floor: eps^3 left in the two unused directions
+
+
+def test_parameter_counts():
+    assert ps.parameter_counts(100, 3, 20) == {"full": 30000, "compressed": 5200, "narrow": 4400}
+
+
+TINY = {
+    "parsimony_invariant_subspace": {"dim": 8, "rank": 1, "steps": 300, "snapshot_every": 100},
+    "parsimony_progressive_separation": {"dim": 9, "depth": 3, "eps_values": (0.5,),
+                                         "steps": 200, "mlp_depth": 2, "mlp_width": 16,
+                                         "mlp_steps": 20},
+    "parsimony_deep_completion": {"dim": 20, "rank": 2, "rank_estimate": 3, "steps": 50},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(ps.EXPERIMENTS))
+def test_experiment_runs_and_plots(name):
+    run, Config, figures, summary = ps.EXPERIMENTS[name]
+    assert isinstance(summary, str) and figures
+    assert Config.quick() != Config.full()
+    result = run(replace(Config.quick(), **TINY[name]), device="cpu", seed=0, progress=False)
+    assert isinstance(result, dict)
+    for plot in figures.values():
+        fig = plot(result)
+        for ax in fig.axes:
+            assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title()
+        plt.close(fig)
