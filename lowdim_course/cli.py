@@ -4,7 +4,7 @@
     lowdim-course list                          experiments with their quick and full configs
     lowdim-course run NAME [--profile P] [--device D] [--seed S] [--out DIR]
     lowdim-course figures [--profile P]         regenerate every book figure into book/figures/
-    lowdim-course download cifar10|mnist        fetch a full-profile data set, verify checksums
+    lowdim-course download cifar10|cifar10n|mnist  fetch a full-profile data set, verify it
     lowdim-course student-copies DIR            lecture notebooks with solutions stubbed out
 
 Mistakes (bad arguments, no CUDA, missing data) print one line and exit with status 2.

@@ -17,6 +17,7 @@ import functools
 import gzip
 import hashlib
 import os
+import pickle
 import shutil
 import tarfile
 import tempfile
@@ -172,6 +173,21 @@ SOURCES = {
         ]
     ],
 }
+# CIFAR-10N (Wei et al. 2022): human labels for CIFAR-10's training set, one file of label
+# arrays published by its authors. They publish no checksum: `download` checks the content
+# instead (the six label sets, 50000 labels each in 0..9; see read_cifar10n).
+SOURCES["cifar10n"] = [
+    ("https://github.com/UCSC-REAL/cifar-10-100n/raw/main/data/CIFAR-10_human.pt", None)
+]
+CIFAR10N_FILE = "CIFAR-10_human.pt"
+CIFAR10N_KEYS = (
+    "clean_label",
+    "aggre_label",
+    "random_label1",
+    "random_label2",
+    "random_label3",
+    "worse_label",
+)
 CIFAR10_DIR = "cifar-10-batches-bin"
 MNIST_DIR = "mnist"
 
@@ -265,8 +281,8 @@ def md5sum(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _fetch(url: str, md5: str, target: Path) -> None:
-    """Download to a temporary file, check the MD5, then move into place."""
+def _fetch(url: str, md5: str | None, target: Path) -> None:
+    """Download to a temporary file, check the MD5 (when one is published), then move it."""
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as tmp:
         try:
@@ -279,7 +295,7 @@ def _fetch(url: str, md5: str, target: Path) -> None:
                 f"at {target} yourself"
             ) from err
     got = md5sum(Path(tmp.name))
-    if got != md5:
+    if md5 is not None and got != md5:
         Path(tmp.name).unlink()
         raise ValueError(f"checksum mismatch for {url}: expected md5 {md5}, got {got}")
     os.replace(tmp.name, target)
@@ -299,6 +315,12 @@ def download(name: str, root: Path | str | None = None) -> Path:
         with tarfile.open(archive) as tar:
             tar.extractall(root, filter="data")
         return root / CIFAR10_DIR
+    if name == "cifar10n":
+        target = root / CIFAR10N_FILE
+        if not target.exists():
+            _fetch(*SOURCES[name][0], target)
+        read_cifar10n(target)  # no published checksum: the content must be the label sets
+        return target
     folder = root / MNIST_DIR
     for url, md5 in SOURCES[name]:
         target = folder / url.rsplit("/", 1)[1]
@@ -316,3 +338,25 @@ def completion_problem(n1, n2, rank, rate, generator=None, device="cpu"):
     M = U @ V.T / rank**0.5
     mask = torch.rand(n1, n2, generator=generator, dtype=torch.float64) < rate
     return M.to(device), mask.to(device)
+
+
+def read_cifar10n(path: Path | str) -> dict[str, torch.Tensor]:
+    """The CIFAR-10N label sets from the authors' file (a torch-saved dict of numpy arrays):
+    clean_label, aggre_label, random_label1-3 and worse_label, as int64 tensors of 50000 labels
+    in 0..9. Loaded with weights_only=True, allowing only numpy's array reconstruction."""
+    allowed = [np.ndarray, np.dtype, np.dtypes.Int64DType, np.dtypes.Int32DType]
+    core = getattr(np, "_core", None) or np.core  # numpy >= 2 moved np.core to np._core
+    allowed.append(core.multiarray._reconstruct)
+    try:
+        with torch.serialization.safe_globals(allowed):
+            raw = torch.load(path, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as err:
+        raise ValueError(f"{path} is not a readable CIFAR-10N label file ({err})") from None
+    missing = [k for k in CIFAR10N_KEYS if not isinstance(raw, dict) or k not in raw]
+    if missing:
+        raise ValueError(f"{path} is not the CIFAR-10N label file: no {missing}")
+    labels = {k: torch.as_tensor(np.asarray(raw[k]), dtype=torch.int64) for k in CIFAR10N_KEYS}
+    for k, v in labels.items():
+        if v.shape != (50000,) or v.min() < 0 or v.max() > 9:
+            raise ValueError(f"{path}: {k} should hold 50000 labels in 0..9")
+    return labels

@@ -199,6 +199,7 @@ def train(
     *,
     test_data: ArrayData | None = None,
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    per_sample: nn.Module | None = None,
     on_epoch: Callable[[int, nn.Module], dict | None] | None = None,
     seed: int = 0,
     checkpoint_dir: Path | str | None = None,
@@ -210,8 +211,15 @@ def train(
     Each record holds epoch, lr, train_loss, train_acc (running, over the epoch's batches),
     test_loss/test_acc if `test_data` is given, seconds so far, and whatever `on_epoch(epoch,
     model)` returns. `loss_fn(logits, labels)` replaces the default cross-entropy.
+    `per_sample`, a module holding parameters per training sample (lecture 5's sparse
+    over-parameterisation), is called as `per_sample(logits, labels, idx)` with the batch's
+    sample indices and returns the loss; its `param_groups()` are added to the optimizer with
+    their own fixed learning rates (the schedule does not touch them), and its state is saved in
+    checkpoints.
     `progress=None` shows a tqdm bar unless $LOWDIM_PROGRESS=0. The model is left in eval mode.
     """
+    if per_sample is not None and loss_fn is not None:
+        raise ValueError("give loss_fn or per_sample, not both: per_sample computes the loss")
     if loss_fn is not None and config.label_smoothing:
         raise ValueError("label_smoothing applies to the default loss; build it into loss_fn")
     if config.augment and not data.is_image:
@@ -228,8 +236,12 @@ def train(
         def loss_fn(logits, y):
             return F.cross_entropy(logits, y, label_smoothing=config.label_smoothing)
 
+    groups = [{"params": list(model.parameters())}]
+    if per_sample is not None:
+        per_sample = per_sample.to(device)
+        groups += [dict(group, fixed_lr=True) for group in per_sample.param_groups()]
     optimizer = torch.optim.SGD(
-        model.parameters(),
+        groups,
         lr=config.lr,
         momentum=config.momentum,
         nesterov=config.nesterov,
@@ -255,6 +267,10 @@ def train(
                 "use another checkpoint_dir, or resume=False to start afresh."
             )
         model.load_state_dict(state["model"])
+        if per_sample is not None:
+            if "per_sample" not in state:
+                raise CheckpointError(f"{ckpt_path} holds no per-sample parameters to resume")
+            per_sample.load_state_dict(state["per_sample"])
         optimizer.load_state_dict(state["optimizer"])
         generator.set_state(state["generator"].cpu())  # RNG states are CPU byte tensors
         torch.set_rng_state(state["torch_rng"].cpu())
@@ -287,10 +303,14 @@ def train(
             if step < warmup_steps:
                 lr *= (step + 1) / warmup_steps
             for group in optimizer.param_groups:
-                group["lr"] = lr
+                if not group.get("fixed_lr"):
+                    group["lr"] = lr
             with _autocast(device):
                 logits = model(_model_inputs(data, xb, device))
-                loss = loss_fn(logits.float(), yb)
+                if per_sample is not None:
+                    loss = per_sample(logits.float(), yb, idx)
+                else:
+                    loss = loss_fn(logits.float(), yb)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -331,6 +351,8 @@ def train(
                 "torch_rng": torch.get_rng_state(),
                 "history": history,
             }
+            if per_sample is not None:
+                state["per_sample"] = per_sample.state_dict()
             if device.type == "cuda":
                 state["cuda_rng"] = torch.cuda.get_rng_state(device)
             _save_checkpoint(ckpt_path, state)

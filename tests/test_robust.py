@@ -1,0 +1,227 @@
+"""Lecture 5 (robust.py): label noise, the linear model against its convex problem, SOP's
+corrections and its place in the training loop, the CIFAR-10N reader."""
+
+from dataclasses import replace
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import roc_auc_score
+
+from lowdim_course import data, models, train
+from lowdim_course import robust as rb
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.13, 0.4, 1.0])
+def test_symmetric_noise_hits_its_rate_and_never_keeps_the_class(rate):
+    labels = torch.arange(997) % 7
+    noisy, corrupted = rb.symmetric_noise(labels, rate, 7, torch.Generator().manual_seed(0))
+    assert int(corrupted.sum()) == round(rate * 997)
+    assert torch.equal(noisy != labels, corrupted)  # every chosen label changed, no other one
+    assert noisy.min() >= 0 and noisy.max() < 7
+    # Uniform over the other classes: each of the 6 shifts about equally often.
+    if rate == 1.0:
+        shifts = torch.bincount((noisy - labels) % 7, minlength=7)[1:].double()
+        assert (shifts - shifts.mean()).abs().max() < 4 * shifts.mean().sqrt()
+
+
+def test_symmetric_noise_is_reproducible():
+    labels = torch.arange(100) % 10
+    a = rb.symmetric_noise(labels, 0.3, 10, torch.Generator().manual_seed(5))
+    b = rb.symmetric_noise(labels, 0.3, 10, torch.Generator().manual_seed(5))
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+
+
+def test_asymmetric_noise_flips_only_the_given_pairs():
+    labels = torch.arange(1000) % 10
+    noisy, corrupted = rb.asymmetric_noise(
+        labels, 0.3, rb.CIFAR10_FLIPS, torch.Generator().manual_seed(1)
+    )
+    for source, target in rb.CIFAR10_FLIPS.items():
+        members = labels == source
+        assert int(corrupted[members].sum()) == 30  # round(0.3 * 100)
+        assert (noisy[members & corrupted] == target).all()
+    assert torch.equal(noisy[~corrupted], labels[~corrupted])
+
+
+def test_linear_model_gd_equals_the_convex_solution_on_a_small_case():
+    g = torch.Generator().manual_seed(2)
+    j, y, theta, s = rb.linear_problem(60, 15, 5, g)
+    theta_gd, s_gd, _ = rb.hadamard_gd(j, y, 0.3, 1e-6, 0.3, 20000)
+    theta_cvx, s_cvx = rb.l1_regularized(j, y, rb.effective_l1_weight(0.3, 1e-6))
+    assert (theta_gd - theta_cvx).norm() / theta_cvx.norm() < 1e-3
+    assert (s_gd - s_cvx).norm() / s_cvx.norm() < 1e-3
+    assert (theta_cvx - theta).norm() < 1e-8  # exact recovery by the l1 problem
+    theta_ls = torch.linalg.lstsq(j, y[:, None]).solution[:, 0]
+    assert (theta_ls - theta).norm() > 0.1
+
+
+def test_l1_dual_solver_satisfies_the_optimality_conditions():
+    """KKT of min 1/2||theta||^2 + lam||s||_1, y = J theta + s: theta = J^T mu with mu_i =
+    lam sign(s_i) where s_i != 0 and |mu_i| <= lam elsewhere."""
+    g = torch.Generator().manual_seed(3)
+    j = torch.randn(30, 10, generator=g, dtype=torch.float64)
+    y = torch.randn(30, generator=g, dtype=torch.float64)
+    lam = 0.2
+    theta, s = rb.l1_regularized(j, y, lam, iters=50000)
+    mu = torch.linalg.lstsq(j.T, theta[:, None]).solution[:, 0]  # J^T mu = theta
+    torch.testing.assert_close(j.T @ mu, theta, atol=1e-8, rtol=0)
+    active = s.abs() > 1e-8
+    assert active.any() and (~active).any()
+    torch.testing.assert_close(y, j @ theta + s)
+
+
+def test_sop_logits_are_output_plus_u2_minus_v2():
+    sop = rb.SOP(5, 3, init_std=0.5, generator=torch.Generator().manual_seed(4))
+    labels = torch.tensor([0, 2, 1, 1, 0])
+    logits = torch.randn(5, 3)
+    idx = torch.tensor([4, 0, 2, 3, 1])
+    s = sop.corrections(labels, idx)
+    expected = torch.zeros(5, 3)
+    for row, i in enumerate(idx):
+        for k in range(3):
+            if k == labels[row]:
+                expected[row, k] = sop.u[i] ** 2
+            else:
+                expected[row, k] = -(sop.v[i, k] ** 2)
+    torch.testing.assert_close(s, expected)
+    loss = sop(logits, labels, idx)
+    torch.testing.assert_close(loss, torch.nn.functional.cross_entropy(logits + expected, labels))
+
+
+def test_roc_auc_matches_scikit_learn():
+    g = torch.Generator().manual_seed(5)
+    scores = torch.randn(200, generator=g)
+    positives = torch.rand(200, generator=g) < 0.3
+    scores[positives] += 1
+    scores[:10] = 0.5  # some ties
+    assert rb.roc_auc(scores, positives) == pytest.approx(roc_auc_score(positives, scores))
+
+
+def test_per_sample_module_in_the_training_loop(tmp_path):
+    """SOP's parameters train at their fixed learning rates, are checkpointed, and resume."""
+    x = torch.randn(64, 5, generator=torch.Generator().manual_seed(6))
+    y = (x[:, 0] > 0).long()
+    dataset = data.ArrayData(x, y, 2, "toy")
+    config = train.TrainConfig(epochs=4, batch_size=16, lr=0.05, schedule="cosine")
+
+    def fresh():
+        torch.manual_seed(0)
+        return models.MLP(5, 2, width=8, depth=1), rb.SOP(64, 2, lr_u=3.0, lr_v=7.0, init_std=0.1)
+
+    model, sop = fresh()
+    u0 = sop.u.detach().clone()
+    train.train(
+        model,
+        dataset,
+        config,
+        per_sample=sop,
+        seed=1,
+        progress=False,
+        checkpoint_dir=tmp_path,
+    )
+    assert not torch.equal(sop.u.detach(), u0)
+    state = train.load_checkpoint(tmp_path / train.CHECKPOINT_NAME)
+    torch.testing.assert_close(state["per_sample"]["u"], sop.u.detach())
+    groups = state["optimizer"]["param_groups"]
+    assert [g["lr"] for g in groups[1:]] == [3.0, 7.0]  # the schedule left them alone
+
+    # Interrupted after 2 epochs and resumed: the same per-sample parameters as straight through.
+    class Stop(Exception):
+        pass
+
+    def stop_at_2(epoch, net):
+        if epoch == 2:
+            raise Stop
+
+    every = replace(config, checkpoint_every=1)
+    straight_model, straight = fresh()
+    train.train(straight_model, dataset, every, per_sample=straight, seed=1, progress=False)
+    model2, sop2 = fresh()
+    with pytest.raises(Stop):
+        train.train(
+            model2,
+            dataset,
+            every,
+            per_sample=sop2,
+            seed=1,
+            progress=False,
+            checkpoint_dir=tmp_path / "b",
+            on_epoch=stop_at_2,
+        )
+    model3, sop3 = fresh()
+    train.train(
+        model3,
+        dataset,
+        every,
+        per_sample=sop3,
+        seed=1,
+        progress=False,
+        checkpoint_dir=tmp_path / "b",
+        resume=True,
+    )
+    torch.testing.assert_close(sop3.v.detach(), straight.v.detach(), rtol=0, atol=0)
+    torch.testing.assert_close(sop3.u.detach(), straight.u.detach(), rtol=0, atol=0)
+    with pytest.raises(ValueError, match="not both"):
+        train.train(model3, dataset, config, per_sample=sop3, loss_fn=lambda a, b: a.sum())
+
+
+def test_cifar10n_reader_on_a_tiny_file_of_the_published_format(tmp_path):
+    rng = np.random.default_rng(0)
+    labels = {k: rng.integers(0, 10, 50000).astype(np.int64) for k in data.CIFAR10N_KEYS}
+    path = tmp_path / data.CIFAR10N_FILE
+    torch.save(labels, path)
+    read = data.read_cifar10n(path)
+    for k in data.CIFAR10N_KEYS:
+        assert torch.equal(read[k], torch.as_tensor(labels[k]))
+    bad = dict(labels)
+    del bad["worse_label"]
+    torch.save(bad, tmp_path / "bad.pt")
+    with pytest.raises(ValueError, match="worse_label"):
+        data.read_cifar10n(tmp_path / "bad.pt")
+    (tmp_path / "junk.pt").write_bytes(b"not a torch file")
+    with pytest.raises(ValueError, match="not a readable"):
+        data.read_cifar10n(tmp_path / "junk.pt")
+
+
+def test_cifar10n_missing_gives_the_download_command(tmp_path):
+    with pytest.raises(data.DatasetNotFound, match="lowdim-course download cifar10n"):
+        rb.load_cifar10n("worst", root=tmp_path)
+    with pytest.raises(ValueError, match="choose one of"):
+        rb.load_cifar10n("best", root=tmp_path)
+
+
+TINY = {
+    "robust_linear": {
+        "n": 40,
+        "p": 10,
+        "corrupted": 4,
+        "steps": 500,
+        "alphas": (0.3,),
+        "taus": (1e-4,),
+        "sweep_steps": 200,
+    },
+    "robust_overfitting": {"train": train.TrainConfig(epochs=2, batch_size=128), "width": 16},
+    "robust_sop": {
+        "train": train.TrainConfig(epochs=2, batch_size=128),
+        "width": 16,
+        "rates": (0.0, 0.4),
+    },
+}
+
+
+@pytest.mark.parametrize("name", list(rb.EXPERIMENTS))
+def test_experiment_runs_and_plots(name):
+    run, Config, figures, summary = rb.EXPERIMENTS[name]
+    assert isinstance(summary, str) and figures
+    assert Config.quick() != Config.full()
+    result = run(replace(Config.quick(), **TINY[name]), device="cpu", seed=0, progress=False)
+    for plot in figures.values():
+        fig = plot(result)
+        for ax in fig.axes:
+            if ax.get_label() != "<colorbar>":
+                assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title()
+        plt.close(fig)
