@@ -10,6 +10,7 @@ import torch
 
 from lowdim_course import data
 from lowdim_course import parsimony as ps
+from lowdim_course.train import TrainConfig
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -134,7 +135,7 @@ TINY = {
     "parsimony_invariant_subspace": {"dim": 8, "rank": 1, "steps": 300, "snapshot_every": 100},
     "parsimony_progressive_separation": {"dim": 9, "depth": 3, "eps_values": (0.5,),
                                          "steps": 200, "mlp_depth": 2, "mlp_width": 16,
-                                         "mlp_steps": 20},
+                                         "mlp_train": TrainConfig(epochs=2)},
     "parsimony_deep_completion": {"dim": 20, "rank": 2, "rank_estimate": 3, "steps": 50},
 }  # fmt: skip
 
