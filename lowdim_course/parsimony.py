@@ -36,6 +36,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -223,11 +224,12 @@ def mlp_separation(
     device="cpu",
     progress=None,
     max_samples: int = 10000,
+    checkpoint_dir=None,
 ) -> dict:
     """Train a ReLU MLP (`models.MLP`) on `dataset` ('digits': features standardised; or an
     image set such as 'cifar10', flattened) with the course's training loop, then measure D_l
     after every hidden layer's ReLU on (up to `max_samples` of) the training set; l = 0 is the
-    input."""
+    input. With `checkpoint_dir` the training checkpoints there and resumes."""
     train_set, _ = data.load(dataset)
     if not train_set.is_image:
         mean, std = train_set.x.mean(0), train_set.x.std(0) + 1e-6
@@ -235,7 +237,15 @@ def mlp_separation(
     in_dim = train_set.inputs(train_set.x[:1]).flatten(1).shape[1]
     torch.manual_seed(seed)
     model = models.MLP(in_dim, train_set.num_classes, width=width, depth=depth).to(device)
-    train(model, train_set, config, seed=seed, progress=progress)
+    train(
+        model,
+        train_set,
+        config,
+        seed=seed,
+        progress=progress,
+        checkpoint_dir=checkpoint_dir,
+        resume=checkpoint_dir is not None,
+    )
     subset = train_set.subset(slice(0, max_samples)).to(device)
     with torch.no_grad():
         h = subset.inputs().flatten(1).float()
@@ -489,7 +499,9 @@ class SeparationConfig:
             mlp_dataset="cifar10",
             mlp_depth=10,
             mlp_width=1024,
-            mlp_train=TrainConfig(epochs=200, batch_size=128, lr=0.05, weight_decay=5e-4),
+            mlp_train=TrainConfig(
+                epochs=200, batch_size=128, lr=0.05, weight_decay=5e-4, checkpoint_every=10
+            ),
             threads=0,
         )
 
@@ -525,6 +537,7 @@ def run_separation(
             seed,
             device,
             progress,
+            checkpoint_dir=Path(checkpoint_dir) / "mlp" if checkpoint_dir else None,
         )
         mlp["fit"] = log_linear_fit(mlp["separation"][1:])
         return {"classes": config.classes, "dln": runs, "mlp": mlp}

@@ -286,10 +286,13 @@ def train_with_noise(
     device="cpu",
     progress=None,
     sop_kwargs=None,
+    checkpoint_dir=None,
 ):
     """Train the lecture's network on `train_set` with labels `noisy` by plain cross-entropy
     (method 'ce') or with SOP ('sop'); per epoch, record test accuracy and how many corrupted
-    labels the network itself (without s) reproduces. Returns (history, model, sop or None)."""
+    labels the network itself (without s) reproduces. With `checkpoint_dir`, the run writes
+    checkpoints there and resumes from them (a finished run is read back, not retrained).
+    Returns (history, model, sop or None)."""
     torch.manual_seed(seed)
     noisy_set = replace(train_set, y=noisy)
     if config.model == "mlp":
@@ -334,6 +337,8 @@ def train_with_noise(
         on_epoch=on_epoch,
         seed=seed,
         progress=progress,
+        checkpoint_dir=checkpoint_dir,
+        resume=checkpoint_dir is not None,
     )
     return history, model, sop
 
@@ -484,7 +489,9 @@ class NoisyTrainingConfig:
         return cls(
             dataset="cifar10",
             model="resnet18",
-            train=TrainConfig(epochs=300, lr=0.02, weight_decay=5e-4, augment=True),
+            train=TrainConfig(
+                epochs=300, lr=0.02, weight_decay=5e-4, augment=True, checkpoint_every=10
+            ),
             sop_lr_u=10.0,
             sop_lr_v=10.0,
             sop_init_std=1e-8,
@@ -526,8 +533,18 @@ def run_overfitting(
     with torch_threads(config.threads):
         rate = config.rates[-1]
         train_set, test_set, noisy, corrupted = _noisy_data(config, rate, seed)
+        folder = Path(checkpoint_dir) / "ce" if checkpoint_dir else None
         history, model, _ = train_with_noise(
-            train_set, test_set, noisy, corrupted, "ce", config, seed, device, progress
+            train_set,
+            test_set,
+            noisy,
+            corrupted,
+            "ce",
+            config,
+            seed,
+            device,
+            progress,
+            checkpoint_dir=folder,
         )
         with torch.no_grad():
             feats = model.features(train_set.inputs().to(device)).cpu()
@@ -621,6 +638,7 @@ def run_sop(config: SOPConfig, *, device="cpu", seed=0, progress=None, checkpoin
                     device,
                     progress,
                     sop_kwargs,
+                    Path(checkpoint_dir) / f"{method}_{key}" if checkpoint_dir else None,
                 )
                 record = {
                     "test_acc": [h["test_acc"] for h in history],

@@ -194,6 +194,18 @@ def test_cifar10n_missing_gives_the_download_command(tmp_path):
         rb.load_cifar10n("best", root=tmp_path)
 
 
+def test_noisy_training_resumes_from_its_checkpoints(tmp_path):
+    """A finished run is read back from its checkpoint instead of being trained again."""
+    train_set, test_set = rb.standardized_digits()
+    noisy, corrupted = rb.symmetric_noise(train_set.y, 0.4, 10, torch.Generator().manual_seed(0))
+    config = replace(rb.SOPConfig.quick(), width=16, train=train.TrainConfig(epochs=2))
+    args = (train_set, test_set, noisy, corrupted, "sop", config, 0)
+    first, _, sop1 = rb.train_with_noise(*args, checkpoint_dir=tmp_path)
+    again, _, sop2 = rb.train_with_noise(*args, checkpoint_dir=tmp_path)
+    assert again == first
+    torch.testing.assert_close(sop2.u.detach(), sop1.u.detach(), rtol=0, atol=0)
+
+
 TINY = {
     "robust_linear": {
         "n": 40,
