@@ -5,34 +5,36 @@ of training, the unconstrained features model (UFM) that explains it, and what i
 Experiments (quick profile: scikit-learn digits or free features, CPU, one torch thread; the
 times are on a shared 2-core machine; every claim below holds for seeds 0-4):
 - `collapse_tpt`: an MLP (3 x 256, BatchNorm) trained 100 epochs past zero training error;
-  NC1 falls 17-31x between the first epoch at 100% training accuracy and the end; about 5 s.
+  NC1 falls 17-31x between the first epoch at 100% training accuracy and the end; about 6 s.
   Full: ResNet18 on CIFAR-10, SGD lr 0.05, momentum 0.9, weight decay 5e-4, batch 128,
   200 epochs, lr x 0.2 every 40 epochs, no augmentation (the settings of Zhu et al. 2021).
 - `collapse_ufm`: gradient descent (heavy-ball momentum) on the UFM from 16 random starts for
   K = 4 and 10 classes and several feature dimensions d: every start reaches the same
-  objective and, when d >= K - 1, a simplex ETF (cosines within 1e-9 of -1/(K-1)); when
-  d < K - 1 the features still collapse but cannot be equiangular; about 4 s.
+  objective and, when d >= K - 1, a simplex ETF (cosines within 1e-7 of -1/(K-1)); when
+  d < K - 1 the features still collapse but cannot be equiangular; about 5 s.
 - `collapse_fixed_etf`: a learned classifier on 256-d features vs a fixed simplex ETF on
-  256-d and on d = K = 10 features: the same test accuracy with 43% fewer trained parameters.
+  256-d and on d = K = 10 features: test accuracy within 0.7 points, 44% fewer trained
+  parameters with d = K; about 4 s.
 - `collapse_losses`: cross-entropy, focal, label smoothing and MSE: all reach a simplex ETF
-  in the UFM, and all give an MLP of comparable test accuracy with collapsed features.
+  in the UFM (to 1e-13), and MLPs trained with them reach test accuracies within 0.7 points
+  while NC1 falls 5-19x; about 9 s.
 - `collapse_random_labels`: 300 digits with random labels: 100% training accuracy, chance test
-  accuracy, and NC1 still falls by about 100x.
+  accuracy (10-11%), and NC1 still falls by about 100x; about 3 s.
 - `collapse_transfer`: MLPs pretrained (five variants, two checkpoints each) on digits 0-4; on
   the held-out digits 5-9, lower NC1 of the features goes with higher 5-shot linear-probe
-  accuracy (Pearson correlation of log NC1 and accuracy about -0.9).
+  accuracy (Pearson correlation of log NC1 and accuracy -0.92 to -0.98); about 4 s.
 
 The definitions of every metric are in `nc_metrics`. Computations on features run in float64.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -42,6 +44,7 @@ from torch.nn import functional as F
 
 from . import data as datasets
 from . import metrics, models, plots
+from .runtime import torch_threads
 from .train import TrainConfig, evaluate, features, train
 
 DTYPE = torch.float64
@@ -189,6 +192,7 @@ LOSS_NAMES = {
     "ls": "label smoothing",
     "mse": "mean squared error",
 }
+LOSS_SHORT = {"ce": "CE", "focal": "focal", "ls": "LS", "mse": "MSE"}
 
 
 def per_sample_loss(
@@ -372,13 +376,19 @@ def _bias(net: nn.Module):
     return None if b is None else b.detach().cpu()
 
 
-def nc_hook(probe: datasets.ArrayData, every: int):
-    """on_epoch hook for `train`: nc_metrics on `probe` at epoch 1 and every `every` epochs."""
+def nc_hook(probe: datasets.ArrayData, every: int, last: int):
+    """on_epoch hook for `train`: nc_metrics on `probe` every epoch until the training accuracy
+    (eval mode, on `probe`) first reaches 100%, so that the start of the terminal phase is
+    found exactly; after that every `every` epochs and at epoch `last`."""
+    interpolated = False
 
     def on_epoch(epoch, net):
-        if epoch != 1 and epoch % every:
+        nonlocal interpolated
+        if interpolated and epoch % every and epoch != last:
             return None
-        return network_nc(net, probe)
+        measured = network_nc(net, probe)
+        interpolated = interpolated or measured["accuracy"] == 1.0
+        return measured
 
     return on_epoch
 
@@ -407,20 +417,6 @@ def _checkpoints(checkpoint_dir, name):
 # ----------------------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def torch_threads(threads: int):
-    """Run the block with `threads` torch CPU threads (0: unchanged), then restore the setting.
-    Small matrices gain nothing from a second thread, and on a loaded 2-core machine two threads
-    waiting for each other make a run many times slower."""
-    before = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def _config_threads(run):
     """Decorator: run an experiment under `torch_threads(config.threads)`."""
 
@@ -447,7 +443,7 @@ def _train_network(config, train_data, test_data, *, feature_dim=None, loss_fn=N
         config.train,
         test_data=test_data.to(device),
         loss_fn=loss_fn,
-        on_epoch=nc_hook(probe, config.metrics_every),
+        on_epoch=nc_hook(probe, config.metrics_every, config.train.epochs),
         resume=kwargs.get("checkpoint_dir") is not None,
         **kwargs,
     )
@@ -491,7 +487,7 @@ class TPTConfig:
     width: int = 256  # MLP hidden width
     depth: int = 3  # MLP hidden layers
     train: TrainConfig = field(default_factory=lambda: QUICK_TRAIN)
-    metrics_every: int = 2  # epochs between NC measurements (and epoch 1)
+    metrics_every: int = 2  # epochs between NC measurements once the training error is 0
     metrics_samples: int = 10000  # training samples the NC metrics use (digits: all 1347)
     threads: int = 1  # torch CPU threads during the run (0: unchanged)
 
@@ -519,7 +515,7 @@ def run_tpt(config: TPTConfig, *, device="cpu", seed=0, progress=None, checkpoin
     train_data, test_data = datasets.load(config.dataset)
     snapshots = {}
     probe = train_data.subset(slice(0, config.metrics_samples))
-    hook = nc_hook(probe, config.metrics_every)
+    hook = nc_hook(probe, config.metrics_every, config.train.epochs)
 
     def on_epoch(epoch, net):
         if epoch == 1:
@@ -599,13 +595,17 @@ def plot_tpt(result: dict):
 
 def plot_tpt_cosines(result: dict):
     """Cosines between centred class means: after one epoch, at the end, and a simplex ETF."""
-    first, final = np.asarray(result["cosines_first"]), np.asarray(result["cosines_final"])
+    final = np.asarray(result["cosines_final"])
+    # A run resumed from a checkpoint after epoch 1 has no first snapshot: leave that panel blank.
+    first = result.get("cosines_first")
+    first = np.full_like(final, np.nan) if first is None else np.asarray(first)
     ideal = etf_gram(len(final)).numpy()
     fig, axes = plots.subplots(1, 3, width=3.6, height=3.4)
     for ax, matrix, title in zip(
         axes, [first, final, ideal], ["after epoch 1", "end of training", "simplex ETF"]
     ):
-        image = ax.imshow(matrix, vmin=-0.5, vmax=1, cmap="RdBu_r")
+        norm = mpl.colors.TwoSlopeNorm(vmin=-0.5, vcenter=0, vmax=1)
+        image = ax.imshow(matrix, norm=norm, cmap="RdBu_r")
         ax.set(xlabel="class", ylabel="class", title=title)
         ax.grid(False)
     fig.colorbar(image, ax=axes, label="cosine of centred class means", shrink=0.8)
@@ -621,7 +621,7 @@ class UFMConfig:
     dims: tuple[tuple[int, ...], ...] = ((2, 3, 4, 8), (5, 9, 10, 20))  # d for each K
     n_per_class: int = 5  # free feature vectors per class
     inits: int = 16  # random starts per (K, d)
-    steps: int = 600  # gradient steps
+    steps: int = 800  # gradient steps (d = K - 1 converges slowest: 600 left 4e-4 once)
     lr: float = 1.0
     momentum: float = 0.9  # heavy ball; 0 is plain gradient descent (about 5x more steps)
     weight_decay: float = 5e-3  # lam on W, H and b
@@ -732,17 +732,22 @@ def _principal_axes(M: torch.Tensor, k: int) -> torch.Tensor:
 
 
 def plot_ufm_geometry(run: dict, start: int = 0):
-    """Class means (dots), features (crosses) and classifier rows (arrows) of one UFM solution,
-    in the span of the top principal directions of the centred class means (3-D when they
-    span three or more dimensions)."""
+    """Class means (dots), features (crosses) and classifier rows (arrows) of one UFM solution:
+    in 3-D (when the centred means span three or more dimensions) in the span of the first
+    three centred means, otherwise in their top principal directions."""
     H, W, y = run["H"][start], run["W"][start], run["labels"]
     K = run["K"]
     means = metrics.class_means(H, y, K)
     centre = means.mean(0)
     M = means - centre
-    dims = min(3, int(torch.linalg.matrix_rank(M)), H.shape[1])
-    dims = max(dims, 1)
-    P = _principal_axes(M, dims)  # (d, dims)
+    dims = max(1, min(3, int(torch.linalg.matrix_rank(M)), H.shape[1]))
+    if dims == 3:
+        # Stand the picture on class 0: its mean along direction 3, classes 1 and 2 spanning
+        # the rest (principal axes of an ETF are arbitrary, and may hide a vertex).
+        Q, R = torch.linalg.qr(M[:3].T)  # (d, 3); column j of Q spans mean j minus earlier
+        P = Q[:, [1, 2, 0]] * torch.sign(torch.diagonal(R)[[1, 2, 0]])  # signs: means point up
+    else:
+        P = _principal_axes(M, dims)  # (d, dims)
     scale = M.norm(dim=1).mean() / W.norm(dim=1).mean()  # draw W on the means' scale
     pts, mus, ws = (H - centre) @ P, M @ P, scale * W @ P
     if dims == 1:
@@ -770,6 +775,7 @@ def plot_ufm_geometry(run: dict, start: int = 0):
     )
     if three:
         ax.set_zlabel("direction 3")
+        ax.view_init(elev=15, azim=-20)  # class 1 in front, class 2 to the side: none hidden
     else:
         ax.set_aspect("equal", adjustable="datalim")
     if K <= 10:
@@ -788,7 +794,7 @@ class FixedETFConfig:
     depth: int = 3
     # (classifier, feature dimension): 'learned' | 'fixed'; 0 means the model's own width.
     variants: tuple[tuple[str, int], ...] = (("learned", 0), ("fixed", 0), ("fixed", 10))
-    train: TrainConfig = field(default_factory=lambda: replace(QUICK_TRAIN, epochs=60))
+    train: TrainConfig = field(default_factory=lambda: replace(QUICK_TRAIN, epochs=40))
     metrics_every: int = 10
     metrics_samples: int = 10000
     threads: int = 1
@@ -882,12 +888,15 @@ class LossesConfig:
     ufm_dim: int = 10  # d of the UFM
     ufm_inits: int = 4
     ufm_steps: int = 800
-    ufm_lr: float = 0.5  # 1.0 diverges with the MSE loss
+    ufm_lr: float = 1.0
+    # The Hessian of 1/2||z - e_y||^2 in the logits is I, that of cross-entropy at most I/2:
+    # MSE takes steps this much smaller (in the UFM and the network), or it diverges.
+    mse_lr_scale: float = 0.5
     dataset: str = "digits"
     model: str = "mlp"
     width: int = 256
     depth: int = 3
-    train: TrainConfig = field(default_factory=lambda: replace(QUICK_TRAIN, epochs=60))
+    train: TrainConfig = field(default_factory=lambda: replace(QUICK_TRAIN, epochs=40))
     metrics_every: int = 5
     metrics_samples: int = 10000
     threads: int = 1
@@ -914,6 +923,9 @@ def run_losses(config: LossesConfig, *, device="cpu", seed=0, progress=None, che
     """Each loss in the UFM (worst start's metrics) and training a network (NC1 per epoch,
     final test accuracy and NC metrics)."""
     train_data, test_data = datasets.load(config.dataset)
+    mse_config = replace(
+        config, train=replace(config.train, lr=config.train.lr * config.mse_lr_scale)
+    )
     ufm, network = [], []
     for loss in config.losses:
         run = train_ufm(
@@ -922,7 +934,7 @@ def run_losses(config: LossesConfig, *, device="cpu", seed=0, progress=None, che
             loss=loss,
             inits=config.ufm_inits,
             steps=config.ufm_steps,
-            lr=config.ufm_lr,
+            lr=config.ufm_lr * (config.mse_lr_scale if loss == "mse" else 1.0),
             record=0,
             gamma=config.focal_gamma,
             alpha=config.smoothing,
@@ -938,7 +950,7 @@ def run_losses(config: LossesConfig, *, device="cpu", seed=0, progress=None, che
             }
         )
         net, history = _train_network(
-            config,
+            mse_config if loss == "mse" else config,
             train_data,
             test_data,
             loss_fn=loss_function(loss, config.focal_gamma, config.smoothing),
@@ -967,15 +979,15 @@ def run_losses(config: LossesConfig, *, device="cpu", seed=0, progress=None, che
 def plot_losses(result: dict):
     """UFM metrics per loss; NC1 of the network per epoch; final test accuracy per loss."""
     fig, (ax_u, ax_n, ax_a) = plots.subplots(1, 3, width=4.2, height=3.6)
-    names = [LOSS_NAMES[r["loss"]] for r in result["ufm"]]
+    names = [LOSS_SHORT[r["loss"]] for r in result["ufm"]]
     x = np.arange(len(names))
     for i, (key, label) in enumerate(
         [("nc1_max", "NC1"), ("angle_error_max", "angle error"), ("nc3_max", "NC3")]
     ):
-        values = np.maximum([r[key] for r in result["ufm"]], 1e-17)
+        values = np.maximum([r[key] for r in result["ufm"]], 1e-33)
         ax_u.bar(x + (i - 1) * 0.27, values, width=0.27, label=label)
     ax_u.set_yscale("log")
-    ax_u.set_xticks(x, names, rotation=20)
+    ax_u.set_xticks(x, names)
     ax_u.set(xlabel="loss", ylabel="worst over starts", title="UFM: every loss collapses")
     ax_u.legend(fontsize=8)
     for color, row in zip(plots.OKABE_ITO, result["network"]):
@@ -984,7 +996,7 @@ def plot_losses(result: dict):
     ax_n.legend(fontsize=8)
     accs = [100 * r["test_acc"] for r in result["network"]]
     ax_a.bar(x, accs, color=plots.OKABE_ITO[: len(accs)])
-    ax_a.set_xticks(x, names, rotation=20)
+    ax_a.set_xticks(x, names)
     ax_a.set_ylim(min(accs) - 5, 100)
     ax_a.set(xlabel="loss", ylabel="test accuracy (%)", title="Network: test accuracy")
     return fig
@@ -1238,7 +1250,7 @@ def run_transfer(
 
 def plot_transfer(result: dict):
     """Few-shot probe accuracy on held-out classes against NC1 of their features, one point per
-    (pretraining variant, checkpoint)."""
+    (pretraining variant, checkpoint); the star is the untrained network (not correlated)."""
     fig, ax = plots.subplots(width=6.4, height=4.4)
     variants = sorted({(p["weight_decay"], p["smoothing"]) for p in result["points"]})
     epochs = sorted({p["epoch"] for p in result["points"]})
@@ -1253,6 +1265,10 @@ def plot_transfer(result: dict):
         ax.scatter([], [], color=color, label=f"weight decay {wd:g}, smoothing {ls:g}")
     for epoch, marker in markers.items():
         ax.scatter([], [], color="0.4", marker=marker, label=f"epoch {epoch}")
+    untrained = result.get("untrained")
+    if untrained:  # shown for reference, not part of the correlation
+        ax.scatter(untrained["down_nc1"], 100 * untrained["probe_acc"], marker="*", s=160,
+                   color="0.2", label="untrained network")  # fmt: skip
     ax.set_xscale("log")
     ax.set(
         xlabel="NC1 of the features on the held-out classes",

@@ -14,7 +14,17 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from . import getting_started, manifolds, parsimony, plots, results, runtime, sparse
+from . import (
+    collapse,
+    getting_started,
+    manifolds,
+    parsimony,
+    plots,
+    results,
+    robust,
+    runtime,
+    sparse,
+)
 
 
 @dataclass(frozen=True)
@@ -49,8 +59,16 @@ EXPERIMENTS = {
             for name, (run, config, figs, summary) in manifolds.EXPERIMENTS.items()
         ),
         *(
+            Experiment(name, "lectures/03_neural_collapse.ipynb", run, config, figs, summary)
+            for name, (run, config, figs, summary) in collapse.EXPERIMENTS.items()
+        ),
+        *(
             Experiment(name, "lectures/04_law_of_parsimony.ipynb", run, config, figs, summary)
             for name, (run, config, figs, summary) in parsimony.EXPERIMENTS.items()
+        ),
+        *(
+            Experiment(name, "lectures/05_robust_training.ipynb", run, config, figs, summary)
+            for name, (run, config, figs, summary) in robust.EXPERIMENTS.items()
         ),
     ]
 }

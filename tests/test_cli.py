@@ -110,6 +110,19 @@ def test_list_shows_both_configs(capsys):
         assert cli._describe(exp.config.full()) in out
 
 
+def test_every_lecture_module_is_registered():
+    """Each lecture module's EXPERIMENTS reach the registry (and so the CLI and `figures`)."""
+    import importlib
+    import pkgutil
+
+    import lowdim_course
+
+    for info in pkgutil.iter_modules(lowdim_course.__path__):
+        module = importlib.import_module(f"lowdim_course.{info.name}")
+        for name in getattr(module, "EXPERIMENTS", {}):
+            assert name in experiments.EXPERIMENTS, f"{info.name}.{name} is not registered"
+
+
 def test_every_experiment_has_quick_and_full_configs_and_figures():
     for exp in experiments.EXPERIMENTS.values():
         quick, full = exp.config.quick(), exp.config.full()
