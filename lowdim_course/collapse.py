@@ -29,7 +29,6 @@ The definitions of every metric are in `nc_metrics`. Computations on features ru
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -44,7 +43,7 @@ from torch.nn import functional as F
 
 from . import data as datasets
 from . import metrics, models, plots
-from .runtime import torch_threads
+from .runtime import config_threads, torch_threads  # noqa: F401 (collapse.torch_threads, used by the tests)
 from .train import TrainConfig, evaluate, features, train
 
 DTYPE = torch.float64
@@ -417,17 +416,6 @@ def _checkpoints(checkpoint_dir, name):
 # ----------------------------------------------------------------------------------------------
 
 
-def _config_threads(run):
-    """Decorator: run an experiment under `torch_threads(config.threads)`."""
-
-    @functools.wraps(run)
-    def wrapper(config, **kwargs):
-        with torch_threads(getattr(config, "threads", 0)):
-            return run(config, **kwargs)
-
-    return wrapper
-
-
 def _train_network(config, train_data, test_data, *, feature_dim=None, loss_fn=None, **kwargs):
     """Build config.model, train it with config.train and the NC hook; (model, history)."""
     device = kwargs.pop("device")
@@ -508,7 +496,7 @@ def _cosines(net, data):
     return M @ M.T  # (K, K)
 
 
-@_config_threads
+@config_threads
 def run_tpt(config: TPTConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None):
     """Train past zero training error; NC1-NC4 and accuracies per measured epoch, the NC1 drop
     over the terminal phase, and the class-mean cosines at the first and the last epoch."""
@@ -649,7 +637,7 @@ def _worst(run: dict, key: str) -> float:
     return max(m[key] for m in run["final"])
 
 
-@_config_threads
+@config_threads
 def run_ufm(config: UFMConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None):
     """For each (K, d): GD from `inits` random starts; the worst start's distance to the
     simplex angle, NC1, NC3, and the spread of the final objective over the starts."""
@@ -814,7 +802,7 @@ class FixedETFConfig:
         )
 
 
-@_config_threads
+@config_threads
 def run_fixed_etf(
     config: FixedETFConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None
 ):
@@ -918,7 +906,7 @@ class LossesConfig:
         )
 
 
-@_config_threads
+@config_threads
 def run_losses(config: LossesConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None):
     """Each loss in the UFM (worst start's metrics) and training a network (NC1 per epoch,
     final test accuracy and NC metrics)."""
@@ -1037,7 +1025,7 @@ class RandomLabelsConfig:
         )
 
 
-@_config_threads
+@config_threads
 def run_random_labels(
     config: RandomLabelsConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None
 ):
@@ -1182,7 +1170,7 @@ class TransferConfig:
         )
 
 
-@_config_threads
+@config_threads
 def run_transfer(
     config: TransferConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None
 ):

@@ -14,6 +14,7 @@ CUDA (or for the full profile) where there is none raises `RuntimeSetupError` sa
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import random
 from dataclasses import dataclass
@@ -160,3 +161,15 @@ def torch_threads(threads: int):
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def config_threads(run):
+    """Decorator for an experiment `run(config, ...)`: run it under
+    `torch_threads(config.threads)` (configs without a `threads` field leave the setting)."""
+
+    @functools.wraps(run)
+    def wrapper(config, **kwargs):
+        with torch_threads(getattr(config, "threads", 0)):
+            return run(config, **kwargs)
+
+    return wrapper

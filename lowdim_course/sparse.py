@@ -29,7 +29,6 @@ float64: gaps F(x_k) - F* go down to 1e-14, where float32 is noise.
 
 from __future__ import annotations
 
-import functools
 import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -41,7 +40,7 @@ from torch import nn
 
 from . import plots
 from .data import completion_problem
-from .runtime import torch_threads
+from .runtime import config_threads, torch_threads  # noqa: F401 (sparse.torch_threads, used by the tests)
 
 DTYPE = torch.float64
 
@@ -538,17 +537,6 @@ def nmse(x: torch.Tensor, x_star: torch.Tensor) -> float:
 # ----------------------------------------------------------------------------------------------
 
 
-def _config_threads(run):
-    """Decorator: run an experiment under `torch_threads(config.threads)`."""
-
-    @functools.wraps(run)
-    def wrapper(config, **kwargs):
-        with torch_threads(getattr(config, "threads", 0)):
-            return run(config, **kwargs)
-
-    return wrapper
-
-
 def _gaussian_matrix(m, n, generator, device="cpu", correlation=0.0):
     """(m, n) with N(0, 1/m) entries; with correlation c, column j = c column j-1 +
     sqrt(1 - c^2) fresh noise (an AR(1) design, still N(0, 1/m) entries)."""
@@ -583,7 +571,7 @@ class RatesConfig:
         )
 
 
-@_config_threads
+@config_threads
 def run_rates(config: RatesConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None):
     """ISTA, FISTA and FISTA with backtracking on the same lassos: gaps F(x_k) - F* and the
     Beck-Teboulle bounds (backtracking: with eta L, the largest L it can reach). Short runs: no
@@ -769,7 +757,7 @@ class CompletionConfig:
         )
 
 
-@_config_threads
+@config_threads
 def run_completion(
     config: CompletionConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None
 ):
@@ -864,7 +852,7 @@ class DictionaryConfig:
         return cls(n=50, p=50000, theta=0.1, starts=1000, iters=1000, resolution=180, threads=0)
 
 
-@_config_threads
+@config_threads
 def run_dictionary(
     config: DictionaryConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None
 ):
@@ -990,7 +978,7 @@ class UnrolledConfig:
         )
 
 
-@_config_threads
+@config_threads
 def run_unrolled(
     config: UnrolledConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None
 ):
