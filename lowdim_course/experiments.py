@@ -18,6 +18,7 @@ from . import (
     collapse,
     getting_started,
     manifolds,
+    overparam,
     parsimony,
     plots,
     results,
@@ -69,6 +70,10 @@ EXPERIMENTS = {
         *(
             Experiment(name, "lectures/05_robust_training.ipynb", run, config, figs, summary)
             for name, (run, config, figs, summary) in robust.EXPERIMENTS.items()
+        ),
+        *(
+            Experiment(name, "lectures/06_overparameterization.ipynb", run, config, figs, summary)
+            for name, (run, config, figs, summary) in overparam.EXPERIMENTS.items()
         ),
     ]
 }

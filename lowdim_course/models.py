@@ -111,6 +111,59 @@ class ResNet18(nn.Module):
         return self.classifier(self.features(x))
 
 
+class WideBlock(nn.Module):
+    """Pre-activation basic block of a wide ResNet: BN-ReLU-conv3x3, BN-ReLU-conv3x3, plus a
+    1x1 projection on the shortcut when the shape changes."""
+
+    def __init__(self, c_in: int, c_out: int, stride: int):
+        super().__init__()
+        self.bn1 = nn.BatchNorm2d(c_in)
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+        self.shortcut = None
+        if stride != 1 or c_in != c_out:
+            self.shortcut = nn.Conv2d(c_in, c_out, 1, stride, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.relu(self.bn1(x))
+        # The projection sees the activated input, as in Zagoruyko & Komodakis's code.
+        shortcut = x if self.shortcut is None else self.shortcut(out)
+        out = self.conv1(out)
+        out = self.conv2(F.relu(self.bn2(out)))
+        return out + shortcut
+
+
+class WideResNet(nn.Module):
+    """WRN-depth-k for 32x32 inputs (Zagoruyko & Komodakis 2016): three groups of
+    (depth - 4) / 6 pre-activation blocks with 16k, 32k, 64k channels, no dropout.
+    WRN-40-1, -2, -4, -8 have 0.6, 2.2, 8.9 and 35.7 M parameters."""
+
+    def __init__(
+        self, depth: int = 40, widen: int = 1, num_classes: int = 10, in_channels: int = 3
+    ):
+        super().__init__()
+        if (depth - 4) % 6:
+            raise ValueError(f"WideResNet depth must be 6n + 4 (16, 22, 28, 40, ...), not {depth}")
+        blocks = (depth - 4) // 6
+        self.stem = nn.Conv2d(in_channels, 16, 3, 1, 1, bias=False)
+        layers, c_in = [], 16
+        for i, stride in enumerate([1, 2, 2]):
+            c_out = 16 * widen * 2**i
+            for b in range(blocks):
+                layers.append(WideBlock(c_in, c_out, stride if b == 0 else 1))
+                c_in = c_out
+        self.groups = nn.Sequential(*layers)
+        self.bn = nn.BatchNorm2d(c_in)
+        self.classifier = nn.Linear(c_in, num_classes)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.bn(self.groups(self.stem(x)))).mean(dim=(2, 3))  # (B, 64*widen)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))
+
+
 class DeepLinearNetwork(nn.Module):
     """x -> W_L ... W_2 W_1 x with no nonlinearity and no biases.
 

@@ -1,0 +1,916 @@
+"""Lecture 6, over-parameterisation and learning-rate noise: networks with more parameters than
+samples fit anything, random labels included (Zhang et al. 2017), yet generalise on real labels,
+and generalise better the wider they are (Zagoruyko & Komodakis 2016); wide networks barely move
+their weights (the lazy or kernel regime: Jacot, Gabriel & Hongler 2018; Chizat, Oyallon & Bach
+2019); the noise of a large learning rate decides *which* patterns a network learns first (Li,
+Wei & Ma 2019); and depth pays off on compositional targets (Poggio et al. 2017).
+
+Experiments (quick profile: scikit-learn digits or generated data, CPU, one torch thread; the
+times are on a shared 2-core machine; the numbers are for seeds 0-2):
+- `overparam_random_labels`: a one-hidden-layer MLP (1024 units) on 600 digits with 0, 25, 50,
+  75, 100% random labels, with shuffled pixels and with random pixels: every condition reaches
+  100% training accuracy (true labels by epoch 9-12, random ones by epoch 69-78); test accuracy
+  0.96-0.97, 0.79-0.83, 0.55-0.63, 0.35-0.38, 0.09-0.10 (chance 0.1); shuffled pixels change
+  nothing for an MLP, random pixels give chance; about 25 s.
+- `overparam_width`: one-hidden-layer MLPs of width 2 ... 4096 on digits: zero training error
+  at 4096, test error 0.016-0.018 there (0.04-0.07 at width 8); the first layer's relative
+  movement falls from about 4 (width 16) to 0.1 (width 4096); about 18 s. Full: WRN-40-k on
+  CIFAR-10, k = 1, 2, 4, 8.
+- `overparam_lazy`: two-layer networks in the NTK parametrisation, full-batch gradient descent
+  on 128 digits to the same training loss: log-log slope of the hidden weights' relative
+  movement against width -0.54 to -0.55 (theory -1/2), the gap to the linearised model falls
+  from 0.2 (width 64) to 0.01 (width 4096); about 5 s.
+- `overparam_lr_noise`: the two-pattern data set of Li, Wei & Ma; SGD with lr 2 decayed to 0.2
+  after 30% of training against lr 0.2 throughout. Just before the decay the large-rate run
+  fits the P-only examples but leaves the Q-only ones at chance (0.50-0.57) while the small rate
+  has fitted them (1.0); both end at training loss 0.005-0.011. Generalisation on P-only test
+  examples is NOT better with the large rate here: 0.73-0.81 against 0.77-0.83 (the small rate
+  ahead by 2-3 points on every seed); about 9 s.
+- `overparam_compositional`: a binary-tree compositional function of 8 variables, 1000
+  training points: the tree-shaped deep network reaches 10% relative test error with about 100
+  parameters (best 0.05-0.07), the deep MLP's best is 0.20-0.24 and the shallow network's
+  0.37-0.41, at up to 2500 parameters; about 25 s.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from . import data, models, plots
+from .runtime import config_threads
+from .train import TrainConfig, evaluate, progress_enabled, train
+
+# ----------------------------------------------------------------------------------------------
+# 1. Fitting random labels (Zhang, Bengio, Hardt, Recht & Vinyals 2017)
+# ----------------------------------------------------------------------------------------------
+
+
+def randomize_labels(labels: torch.Tensor, fraction: float, num_classes: int, generator=None):
+    """Replace the labels of exactly round(fraction N) samples, chosen at random, by uniformly
+    random classes, as Zhang et al. do (a new label may equal the old one, so about
+    fraction (1 - 1/K) of the labels change). Returns (labels, mask of the randomised samples)."""
+    n = len(labels)
+    chosen = torch.randperm(n, generator=generator)[: round(fraction * n)]
+    randomised = torch.zeros(n, dtype=torch.bool)
+    randomised[chosen] = True
+    new = labels.clone()
+    new[chosen] = torch.randint(0, num_classes, (len(chosen),), generator=generator).to(
+        labels.dtype
+    )
+    return new, randomised
+
+
+def shuffle_pixels(x: torch.Tensor, generator=None, per_image: bool = False) -> torch.Tensor:
+    """Permute pixel positions: one permutation for every image ('shuffled pixels': the images
+    keep their information, only the spatial structure is gone) or a new one per image ('random
+    pixels': nothing but the histogram is left). x is (N, C, H, W) images, the same permutation
+    for every channel, or (N, D) features."""
+    flat = x.reshape(len(x), x.shape[1], -1) if x.dim() == 4 else x.reshape(len(x), 1, -1)
+    positions = flat.shape[-1]
+    if per_image:
+        perms = torch.argsort(torch.rand(len(x), positions, generator=generator), dim=1)
+        out = torch.gather(flat, 2, perms[:, None, :].expand_as(flat))
+    else:
+        out = flat[..., torch.randperm(positions, generator=generator)]
+    return out.reshape(x.shape)
+
+
+def _network(kind: str, in_dim: int, num_classes: int, width: int, depth: int = 1) -> nn.Module:
+    if kind == "mlp":
+        return models.MLP(in_dim, num_classes, width=width, depth=depth)
+    if kind == "resnet18":
+        return models.ResNet18(num_classes)
+    if kind == "wrn":
+        return models.WideResNet(depth, width, num_classes)  # width = widen factor
+    raise ValueError(f"unknown network {kind!r}: use 'mlp', 'resnet18' or 'wrn'")
+
+
+def _train_accuracy(model, train_set) -> float:
+    """Accuracy on the whole training set in eval mode (the loop's running accuracy averages
+    over an epoch while the weights change)."""
+    return evaluate(model, train_set)["acc"]
+
+
+@dataclass(frozen=True)
+class RandomLabelsConfig:
+    dataset: str = "digits"
+    model: str = "mlp"
+    width: int = 1024
+    depth: int = 1
+    train_samples: int | None = 600  # a random subset keeps the quick profile quick
+    fractions: tuple = (0.0, 0.25, 0.5, 0.75, 1.0)  # fraction of randomised labels
+    pixels: tuple = ("shuffled", "random")  # input corruptions, with the true labels
+    train: TrainConfig = TrainConfig(
+        epochs=120, batch_size=32, lr=0.1, weight_decay=0.0, schedule="constant"
+    )
+    threads: int = 1
+
+    @classmethod
+    def quick(cls) -> RandomLabelsConfig:
+        return cls()
+
+    @classmethod
+    def full(cls) -> RandomLabelsConfig:
+        # Zhang et al. train without weight decay, dropout or augmentation; ResNet18 here.
+        return cls(
+            dataset="cifar10",
+            model="resnet18",
+            width=64,
+            train_samples=None,
+            train=TrainConfig(
+                epochs=150, batch_size=128, lr=0.01, weight_decay=0.0, checkpoint_every=10
+            ),
+            threads=0,
+        )
+
+
+def _conditions(config: RandomLabelsConfig):
+    """(name, fraction of random labels, pixel corruption) for every run."""
+    runs = [(f"{round(100 * f)}% random labels", f, "none") for f in config.fractions]
+    runs += [(f"{p} pixels", 0.0, p) for p in config.pixels]
+    return runs
+
+
+@config_threads
+def run_random_labels(
+    config: RandomLabelsConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None
+):
+    """Train the same network on each label/pixel condition; training curves, final training
+    accuracy on the (corrupted) training labels and test accuracy on the true test labels."""
+    train_set, test_set = (
+        data.load_digits() if config.dataset == "digits" else data.load(config.dataset)
+    )
+    if config.train_samples is not None:
+        g = torch.Generator().manual_seed(seed)
+        train_set = train_set.subset(
+            torch.randperm(len(train_set), generator=g)[: config.train_samples]
+        )
+    runs = []
+    for i, (name, fraction, pixels) in enumerate(_conditions(config)):
+        g = torch.Generator().manual_seed(1000 * seed + i)
+        labels, randomised = randomize_labels(train_set.y, fraction, train_set.num_classes, g)
+        tr, te = replace(train_set, y=labels), test_set
+        if pixels == "shuffled":
+            # One permutation for train and test: the mapping from image to label is kept.
+            perm_seed = int(torch.randint(0, 2**31, (1,), generator=g))
+            tr = replace(tr, x=shuffle_pixels(tr.x, torch.Generator().manual_seed(perm_seed)))
+            te = replace(te, x=shuffle_pixels(te.x, torch.Generator().manual_seed(perm_seed)))
+        elif pixels == "random":
+            tr = replace(tr, x=shuffle_pixels(tr.x, g, per_image=True))
+            te = replace(te, x=shuffle_pixels(te.x, g, per_image=True))
+        torch.manual_seed(seed)
+        in_dim = int(np.prod(tr.x.shape[1:]))
+        model = _network(config.model, in_dim, tr.num_classes, config.width, config.depth)
+        model = model.to(device)
+        sub = None if checkpoint_dir is None else f"{checkpoint_dir}/condition{i}"
+        history = train(
+            model,
+            tr,
+            config.train,
+            test_data=te,
+            seed=seed,
+            progress=progress,
+            checkpoint_dir=sub,
+            resume=sub is not None,
+        )
+        train_acc = [h["train_acc"] for h in history]
+        runs.append(
+            {
+                "name": name,
+                "fraction": fraction,
+                "pixels": pixels,
+                "changed": float((labels != train_set.y)[randomised].float().sum() / len(labels)),
+                "train_loss": [h["train_loss"] for h in history],
+                "train_acc": train_acc,
+                "test_acc": [h["test_acc"] for h in history],
+                "final_train_acc": _train_accuracy(model, tr.to(device)),
+                "final_test_acc": history[-1]["test_acc"],
+                "epochs_to_fit": next(
+                    (h["epoch"] for h in history if h["train_acc"] >= 0.999), None
+                ),
+            }
+        )
+    return {"chance": 1.0 / train_set.num_classes, "runs": runs, "data": train_set.name}
+
+
+def plot_random_labels(result: dict):
+    """Left: training loss per epoch for every condition; right: test accuracy against the
+    fraction of random labels, the pixel conditions as separate markers."""
+    fig, axes = plots.subplots(1, 2, width=5.6, height=3.9)
+    label_runs = [r for r in result["runs"] if r["pixels"] == "none"]
+    pixel_runs = [r for r in result["runs"] if r["pixels"] != "none"]
+    for k, r in enumerate(result["runs"]):
+        style = "-" if r["pixels"] == "none" else "--"
+        epochs = np.arange(1, len(r["train_loss"]) + 1)
+        axes[0].semilogy(epochs, r["train_loss"], style, label=r["name"], color=f"C{k % 8}")
+    axes[0].set(xlabel="epoch", ylabel="training loss", title="Every condition is fitted")
+    axes[0].legend(fontsize=8)
+    fractions = [r["fraction"] for r in label_runs]
+    axes[1].plot(fractions, [r["final_test_acc"] for r in label_runs], "o-", label="test")
+    axes[1].plot(
+        fractions, [r["final_train_acc"] for r in label_runs], "s:", label="train (given labels)"
+    )
+    for k, r in enumerate(pixel_runs):
+        axes[1].plot(
+            [0.0], [r["final_test_acc"]], "D", color=f"C{(k + 3) % 8}", label=f"test, {r['name']}"
+        )
+    axes[1].axhline(result["chance"], color="gray", ls="--", lw=1, label="chance")
+    axes[1].set(
+        xlabel="fraction of random training labels",
+        ylabel="accuracy",
+        ylim=(0, 1.05),
+        title="Test accuracy falls to chance",
+    )
+    axes[1].legend(fontsize=8)
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------
+# 2. Width: generalisation and the lazy regime
+# ----------------------------------------------------------------------------------------------
+
+# Zagoruyko & Komodakis (2016), Table 4 as on the lecture slide: WRN-40-k on CIFAR-10 with
+# standard augmentation, zero training error, test error in percent.
+WRN_TABLE = {
+    1: {"params_m": 0.6, "test_error": 6.85},
+    2: {"params_m": 2.2, "test_error": 5.33},
+    4: {"params_m": 8.9, "test_error": 4.97},
+    8: {"params_m": 36.5, "test_error": 4.66},
+}
+
+
+def relative_movement(params, params_init) -> float:
+    """||theta - theta_0|| / ||theta_0|| over the given tensors together (Frobenius norms)."""
+    num = sum(float(((p - q) ** 2).sum()) for p, q in zip(params, params_init))
+    den = sum(float((q**2).sum()) for q in params_init)
+    return math.sqrt(num / den)
+
+
+@dataclass(frozen=True)
+class WidthConfig:
+    dataset: str = "digits"
+    model: str = "mlp"  # one hidden layer; 'wrn' in the full profile
+    depth: int = 1  # hidden layers of the MLP, or the WRN depth
+    widths: tuple = (2, 4, 8, 16, 64, 256, 1024, 4096)  # hidden units or widen factor
+    train: TrainConfig = TrainConfig(
+        epochs=60, batch_size=64, lr=0.05, weight_decay=0.0, schedule="cosine"
+    )
+    threads: int = 1
+
+    @classmethod
+    def quick(cls) -> WidthConfig:
+        return cls()
+
+    @classmethod
+    def full(cls) -> WidthConfig:
+        # The WRN paper's CIFAR-10 recipe: SGD, Nesterov momentum 0.9, weight decay 5e-4,
+        # batch 128, lr 0.1 x 0.2 at epochs 60, 120, 160 of 200, crop + flip augmentation.
+        return cls(
+            dataset="cifar10",
+            model="wrn",
+            depth=40,
+            widths=(1, 2, 4, 8),
+            train=TrainConfig(
+                epochs=200,
+                batch_size=128,
+                lr=0.1,
+                nesterov=True,
+                weight_decay=5e-4,
+                schedule="step",
+                milestones=(0.3, 0.6, 0.8),
+                gamma=0.2,
+                augment=True,
+                checkpoint_every=10,
+            ),
+            threads=0,
+        )
+
+
+@config_threads
+def run_width(config: WidthConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None):
+    """Train one network per width: final training and test error, parameter count, curves, and
+    how far the first layer and the classifier moved from initialisation."""
+    train_set, test_set = (
+        data.load_digits() if config.dataset == "digits" else data.load(config.dataset)
+    )
+    in_dim = int(np.prod(train_set.x.shape[1:]))
+    runs = []
+    for width in config.widths:
+        torch.manual_seed(seed)
+        model = _network(config.model, in_dim, train_set.num_classes, width, config.depth)
+        model = model.to(device)
+        first = next(p for p in model.parameters() if p.dim() > 1)  # the first weight matrix
+        first_init = first.detach().clone()
+        head_init = model.classifier.weight.detach().clone()
+        sub = None if checkpoint_dir is None else f"{checkpoint_dir}/width{width}"
+        history = train(
+            model,
+            train_set,
+            config.train,
+            test_data=test_set,
+            seed=seed,
+            progress=progress,
+            checkpoint_dir=sub,
+            resume=sub is not None,
+        )
+        runs.append(
+            {
+                "width": width,
+                "params": models.count_parameters(model),
+                "train_error": 1 - _train_accuracy(model, train_set.to(device)),
+                "test_error": 1 - history[-1]["test_acc"],
+                "train_error_curve": [1 - h["train_acc"] for h in history],
+                "test_error_curve": [1 - h["test_acc"] for h in history],
+                "movement_first": relative_movement([first.detach()], [first_init]),
+                "movement_head": relative_movement([model.classifier.weight.detach()], [head_init]),
+            }
+        )
+    n = len(train_set)
+    return {"runs": runs, "train_size": n, "data": train_set.name, "model": config.model}
+
+
+def plot_width(result: dict):
+    """Left: train and test error against parameter count (the seed's WRN table beside a full
+    run); right: relative movement of the first layer against width."""
+    fig, axes = plots.subplots(1, 2, width=5.6, height=3.9)
+    runs = result["runs"]
+    params = [r["params"] for r in runs]
+    axes[0].semilogx(params, [100 * r["train_error"] for r in runs], "s:", label="train")
+    axes[0].semilogx(params, [100 * r["test_error"] for r in runs], "o-", label="test")
+    if result.get("model") == "wrn":
+        axes[0].semilogx(
+            [1e6 * v["params_m"] for v in WRN_TABLE.values()],
+            [v["test_error"] for v in WRN_TABLE.values()],
+            "k^--",
+            label="Zagoruyko & Komodakis",
+        )
+    axes[0].axvline(result["train_size"], color="gray", ls="--", lw=1, label="# training samples")
+    axes[0].set(xlabel="parameters", ylabel="error (%)", title="Wider fits, and generalises")
+    axes[0].legend()
+    widths = [r["width"] for r in runs]
+    axes[1].loglog(widths, [r["movement_first"] for r in runs], "o-", label="first layer")
+    axes[1].loglog(widths, [r["movement_head"] for r in runs], "s--", label="classifier")
+    axes[1].set(
+        xlabel="width",
+        ylabel=r"$\|W - W_0\|_F / \|W_0\|_F$",
+        title="Wider networks move less",
+    )
+    axes[1].legend()
+    return fig
+
+
+class NTKNetwork(nn.Module):
+    """f(x) = a^T relu(W x / sqrt(d)) / sqrt(m), every entry of W (m, d) and a (m, k) standard
+    normal: the NTK parametrisation, in which the kernel has a limit as m -> infinity and one
+    learning rate suits every width."""
+
+    def __init__(self, in_dim: int, width: int, out_dim: int, generator=None):
+        super().__init__()
+        self.W = nn.Parameter(torch.randn(width, in_dim, generator=generator))
+        self.a = nn.Parameter(torch.randn(width, out_dim, generator=generator))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        d, m = self.W.shape[1], self.W.shape[0]
+        return F.relu(x @ self.W.T / math.sqrt(d)) @ self.a / math.sqrt(m)
+
+
+def linearized_output(model: NTKNetwork, params0: dict, x: torch.Tensor) -> torch.Tensor:
+    """The first-order Taylor model at initialisation, f0(x) + J(theta_0)(theta - theta_0),
+    by one forward-mode product (torch.func.jvp)."""
+    params = dict(model.named_parameters())
+    delta = {k: (params[k] - params0[k]).detach() for k in params0}
+
+    def f(p):
+        return torch.func.functional_call(model, p, (x,))
+
+    _, tangent_out = torch.func.jvp(f, (params0,), (delta,))
+    return f(params0) + tangent_out
+
+
+@dataclass(frozen=True)
+class LazyConfig:
+    samples: int = 128  # digits, targets one-hot minus 1/K
+    widths: tuple = (64, 128, 256, 512, 1024, 2048, 4096)
+    lr: float = 2.0
+    target_loss: float = 0.02  # stop every width at this mean squared error (relative)
+    max_steps: int = 2000
+    threads: int = 1
+
+    @classmethod
+    def quick(cls) -> LazyConfig:
+        return cls()
+
+    @classmethod
+    def full(cls) -> LazyConfig:
+        return cls(samples=1024, widths=(32, 64, 128, 256, 512, 1024, 2048, 4096, 16384, 65536))
+
+
+def fit_slope(x, y) -> float:
+    """Least-squares slope of log y against log x."""
+    return float(np.polyfit(np.log(x), np.log(y), 1)[0])
+
+
+@config_threads
+def run_lazy(config: LazyConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None):
+    """Full-batch gradient descent on the squared loss, NTK parametrisation, each width stopped
+    at the same relative training loss: movement of W, a and all weights, and the gap to the
+    linearised model on held-out inputs."""
+    train_set, test_set = data.load_digits()
+    g = torch.Generator().manual_seed(seed)
+    idx = torch.randperm(len(train_set), generator=g)[: config.samples]
+    mean, std = train_set.x.mean(0), train_set.x.std(0) + 1e-3
+    x = ((train_set.x[idx] - mean) / std).to(device)
+    x_test = ((test_set.x - mean) / std).to(device)
+    k = train_set.num_classes
+    y = (F.one_hot(train_set.y[idx], k).float() - 1.0 / k).to(device)
+    scale = float((y**2).mean())
+    runs = []
+    for width in config.widths:
+        gen = torch.Generator().manual_seed(seed + 1)
+        model = NTKNetwork(x.shape[1], width, k, generator=gen).to(device)
+        params0 = {n: p.detach().clone() for n, p in model.named_parameters()}
+        f0 = model(x).detach()
+        step = 0
+        while True:
+            # Train on the residual to the initial output, so that every width starts from
+            # f = 0 (the random initial function would otherwise add width-dependent noise).
+            loss_t = ((model(x) - f0 - y) ** 2).mean()
+            loss = float(loss_t.detach()) / scale
+            if loss <= config.target_loss or step == config.max_steps:
+                break
+            step += 1
+            model.zero_grad()
+            loss_t.backward()
+            with torch.no_grad():
+                for p in model.parameters():
+                    p -= config.lr * k * p.grad  # k: the mean runs over outputs too
+        with torch.no_grad():
+            out = model(x_test)
+        lin = linearized_output(model, params0, x_test).detach()
+        moved = out - model_at(params0, model, x_test)  # what training changed
+        runs.append(
+            {
+                "width": width,
+                "steps": step,
+                "loss": loss,
+                "movement_W": relative_movement([model.W.detach()], [params0["W"]]),
+                "movement_a": relative_movement([model.a.detach()], [params0["a"]]),
+                "movement_all": relative_movement(
+                    [model.W.detach(), model.a.detach()], [params0["W"], params0["a"]]
+                ),
+                # Relative to how far the outputs moved: 0 means training was exactly linear.
+                "linearization_gap": float((out - lin).norm() / moved.norm()),
+            }
+        )
+    widths = [r["width"] for r in runs]
+    return {
+        "runs": runs,
+        "slope_W": fit_slope(widths, [r["movement_W"] for r in runs]),
+        "slope_all": fit_slope(widths, [r["movement_all"] for r in runs]),
+        "slope_gap": fit_slope(widths, [r["linearization_gap"] for r in runs]),
+    }
+
+
+def model_at(params: dict, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The output of `model` with its parameters replaced by `params`."""
+    with torch.no_grad():
+        return torch.func.functional_call(model, params, (x,))
+
+
+def plot_lazy(result: dict):
+    """Relative movement of the weights and the distance to the linearised model, log-log
+    against width, with the width^-1/2 reference."""
+    fig, ax = plots.subplots(1, 1, width=6.4, height=4.2)
+    runs = result["runs"]
+    widths = np.array([r["width"] for r in runs], dtype=float)
+    ax.loglog(widths, [r["movement_W"] for r in runs], "o-", label="hidden weights W")
+    ax.loglog(widths, [r["movement_a"] for r in runs], "s-", label="output weights a")
+    ax.loglog(
+        widths, [r["linearization_gap"] for r in runs], "D--", label="gap to linearised model"
+    )
+    ref = runs[0]["movement_W"] * np.sqrt(widths[0] / widths)
+    ax.loglog(widths, ref, "k:", lw=1, label=r"$\propto m^{-1/2}$")
+    ax.set(
+        xlabel="width m",
+        ylabel="relative change",
+        title=f"Lazy training: slope {result['slope_W']:.2f} for W",
+    )
+    ax.legend()
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------
+# 4. Deep vs shallow on compositional functions (Poggio, Mhaskar, Rosasco, Miranda & Liao 2017)
+# ----------------------------------------------------------------------------------------------
+
+
+def node_function(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """The constituent function at every node of the tree: smooth, maps [-1, 1]^2 into (-1, 1)
+    and is not a sum of one-variable functions (the a*b term)."""
+    return torch.tanh(2.0 * a * b + a - b)
+
+
+def compositional_target(x: torch.Tensor) -> torch.Tensor:
+    """f(x_1, ..., x_d), d a power of two, on a binary tree: the leaves are the inputs, each
+    node applies `node_function` to its two children, so
+    f = h(h(h(x1, x2), h(x3, x4)), h(h(x5, x6), h(x7, x8))) for d = 8."""
+    level = x
+    if level.shape[1] & (level.shape[1] - 1):
+        raise ValueError(f"the binary tree needs d a power of two, not {level.shape[1]}")
+    while level.shape[1] > 1:
+        level = node_function(level[:, 0::2], level[:, 1::2])
+    return level[:, 0]
+
+
+class TreeNetwork(nn.Module):
+    """A deep network shaped like the target's tree: every internal node is its own small MLP
+    (2 -> hidden -> 1, tanh) on its two children's outputs. log2(d) levels, d - 1 nodes,
+    (d - 1)(4 hidden + 1) parameters. The nodes of a level run as one batched product."""
+
+    def __init__(self, d: int, hidden: int):
+        super().__init__()
+        self.levels = nn.ParameterList()
+        nodes = d // 2
+        while nodes >= 1:
+            self.levels.append(nn.Parameter(torch.randn(nodes, 2, hidden) / math.sqrt(2)))
+            self.levels.append(nn.Parameter(torch.zeros(nodes, hidden)))
+            self.levels.append(nn.Parameter(torch.randn(nodes, hidden) / math.sqrt(hidden)))
+            self.levels.append(nn.Parameter(torch.zeros(nodes)))
+            nodes //= 2
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        level = x
+        for i in range(0, len(self.levels), 4):
+            w1, b1, w2, b2 = self.levels[i : i + 4]
+            pairs = level.reshape(len(x), -1, 2)  # (B, nodes, 2): the two children
+            hidden = torch.tanh(torch.einsum("bnc,nch->bnh", pairs, w1) + b1)
+            level = (hidden * w2).sum(-1) + b2  # (B, nodes)
+        return level[:, 0]
+
+
+def shallow_network(d: int, width: int) -> nn.Module:
+    return nn.Sequential(nn.Linear(d, width), nn.Tanh(), nn.Linear(width, 1), nn.Flatten(0))
+
+
+def deep_network(d: int, width: int, depth: int) -> nn.Module:
+    layers, fan_in = [], d
+    for _ in range(depth):
+        layers += [nn.Linear(fan_in, width), nn.Tanh()]
+        fan_in = width
+    return nn.Sequential(*layers, nn.Linear(width, 1), nn.Flatten(0))
+
+
+@dataclass(frozen=True)
+class CompositionalConfig:
+    d: int = 8
+    train_samples: int = 1000
+    test_samples: int = 2000
+    shallow_widths: tuple = (4, 16, 64, 256)
+    deep_widths: tuple = (4, 8, 16, 32)  # deep MLP with log2(d) hidden layers
+    tree_hidden: tuple = (1, 2, 4, 8)  # hidden units per tree node
+    steps: int = 800  # full-batch Adam, cosine-decayed learning rate
+    lr: float = 0.01
+    target_error: float = 0.1  # relative test MSE at which "parameters needed" is read off
+    threads: int = 1
+
+    @classmethod
+    def quick(cls) -> CompositionalConfig:
+        return cls()
+
+    @classmethod
+    def full(cls) -> CompositionalConfig:
+        return cls(
+            d=16,
+            train_samples=50000,
+            test_samples=10000,
+            shallow_widths=(4, 16, 64, 256, 1024, 4096),
+            deep_widths=(4, 8, 16, 32, 64, 128),
+            tree_hidden=(1, 2, 4, 8, 16, 32),
+            steps=20000,
+            threads=0,
+        )
+
+
+def fit_regression(model, x, y, x_test, y_test, steps: int, lr: float, progress=None) -> float:
+    """Full-batch Adam on the squared loss; returns the relative test MSE, mean((f - y)^2) /
+    var(y)."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
+    for _ in range(steps):
+        loss = F.mse_loss(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+    with torch.no_grad():
+        return float(F.mse_loss(model(x_test), y_test) / y_test.var())
+
+
+def parameters_needed(params, errors, target: float) -> float | None:
+    """The parameter count at which the error first reaches `target`, interpolated log-log
+    between the two sweep points around it; None if no network in the sweep reaches it."""
+    pairs = sorted(zip(params, errors))
+    for (p0, e0), (p1, e1) in zip(pairs[:-1], pairs[1:]):
+        if e0 <= target:
+            return float(p0)
+        if e1 <= target:
+            t = (math.log(e0) - math.log(target)) / (math.log(e0) - math.log(e1))
+            return float(math.exp(math.log(p0) + t * (math.log(p1) - math.log(p0))))
+    return float(pairs[0][0]) if pairs and pairs[0][1] <= target else None
+
+
+@config_threads
+def run_compositional(
+    config: CompositionalConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None
+):
+    """Test error against parameter count for the three families on the tree target."""
+    g = torch.Generator().manual_seed(seed)
+    x = (2 * torch.rand(config.train_samples, config.d, generator=g) - 1).to(device)
+    x_test = (2 * torch.rand(config.test_samples, config.d, generator=g) - 1).to(device)
+    y, y_test = compositional_target(x), compositional_target(x_test)
+    depth = int(math.log2(config.d))
+    families = {
+        "shallow (1 hidden layer)": [
+            (w, lambda w=w: shallow_network(config.d, w)) for w in config.shallow_widths
+        ],
+        f"deep MLP ({depth} hidden layers)": [
+            (w, lambda w=w: deep_network(config.d, w, depth)) for w in config.deep_widths
+        ],
+        "deep, shaped like the tree": [
+            (h, lambda h=h: TreeNetwork(config.d, h)) for h in config.tree_hidden
+        ],
+    }
+    from tqdm.auto import tqdm
+
+    total = sum(len(v) for v in families.values())
+    bar = tqdm(total=total, desc="networks", disable=not progress_enabled(progress))
+    out = {}
+    for name, makers in families.items():
+        rows = []
+        for size, make in makers:
+            torch.manual_seed(seed)
+            model = make().to(device)
+            error = fit_regression(model, x, y, x_test, y_test, config.steps, config.lr)
+            rows.append({"size": size, "params": models.count_parameters(model), "error": error})
+            bar.update()
+        out[name] = {
+            "runs": rows,
+            "needed": parameters_needed(
+                [r["params"] for r in rows], [r["error"] for r in rows], config.target_error
+            ),
+        }
+    bar.close()
+    return {"families": out, "target_error": config.target_error, "d": config.d}
+
+
+def plot_compositional(result: dict):
+    """Relative test error against parameters, one curve per family, the target as a line."""
+    fig, ax = plots.subplots(1, 1, width=6.4, height=4.2)
+    for k, (name, fam) in enumerate(result["families"].items()):
+        runs = fam["runs"]
+        ax.loglog(
+            [r["params"] for r in runs], [r["error"] for r in runs], "os^"[k % 3] + "-", label=name
+        )
+    ax.axhline(result["target_error"], color="gray", ls="--", lw=1, label="target error")
+    ax.set(
+        xlabel="parameters",
+        ylabel="relative test MSE",
+        title=f"A binary-tree function of {result['d']} variables",
+    )
+    ax.legend()
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------
+# 3. Learning-rate noise: which pattern is learned first (Li, Wei & Ma 2019)
+# ----------------------------------------------------------------------------------------------
+
+# Example types of the two-pattern data set.
+BOTH, P_ONLY, Q_ONLY = 0, 1, 2
+KIND_NAMES = {BOTH: "both patterns", P_ONLY: "P only", Q_ONLY: "Q only"}
+
+
+@dataclass(frozen=True)
+class TwoPatternSpec:
+    """The data set of the lecture slide (after Li, Wei & Ma 2019), x = (x1, x2) in R^{2p}:
+    - P, in x1: x1 ~ N(0, p_scale^2 I_p), y = 1{<w, x1> >= 0}: a linear rule in p dimensions,
+      easy to fit, but it needs many examples to generalise;
+    - Q, in x2: x2 = z if y = 0 and z +- delta e if y = 1 (random sign): three points, no noise,
+      but not linearly separable, so a network must build a nonlinear feature at scale delta;
+    - an example carries both (fraction 1 - frac_p - frac_q), P only (x2 = 0), or Q only
+      (x1 = 0, y a fair coin)."""
+
+    p: int = 100
+    frac_p: float = 0.2
+    frac_q: float = 0.2
+    p_scale: float = 0.1
+    z_norm: float = 2.0
+    delta: float = 0.5
+
+
+def two_pattern_data(spec: TwoPatternSpec, n: int, directions, generator=None):
+    """n examples of the two-pattern distribution: (x (n, 2p) float32, y (n,), kind (n,)).
+    `directions` = (w, z, e) from `pattern_directions`: shared by train and test sets. The
+    numbers of each kind are exact: round(frac_p n) P-only, round(frac_q n) Q-only."""
+    w, z, e = directions
+    kind = torch.full((n,), BOTH, dtype=torch.long)
+    order = torch.randperm(n, generator=generator)
+    n_p, n_q = round(spec.frac_p * n), round(spec.frac_q * n)
+    kind[order[:n_p]] = P_ONLY
+    kind[order[n_p : n_p + n_q]] = Q_ONLY
+    x1 = torch.randn(n, spec.p, generator=generator)
+    y = (x1 @ w >= 0).long()
+    coin = torch.randint(0, 2, (n,), generator=generator)
+    y = torch.where(kind == Q_ONLY, coin, y)
+    sign = (2 * torch.randint(0, 2, (n,), generator=generator) - 1).float()
+    x2 = z + (y.float() * sign)[:, None] * spec.delta * e
+    x1[kind == Q_ONLY] = 0
+    x2[kind == P_ONLY] = 0
+    return torch.cat([spec.p_scale * x1, x2], 1), y, kind
+
+
+def pattern_directions(spec: TwoPatternSpec, generator=None):
+    """(w, z, e): unit w, z of norm z_norm, unit e orthogonal to z."""
+    w = torch.randn(spec.p, generator=generator)
+    z = torch.randn(spec.p, generator=generator)
+    e = torch.randn(spec.p, generator=generator)
+    e = e - (e @ z) / (z @ z) * z
+    return w / w.norm(), spec.z_norm * z / z.norm(), e / e.norm()
+
+
+@dataclass(frozen=True)
+class LRNoiseConfig:
+    dataset: str = "two_patterns"  # 'cifar10' with a patch in the full profile
+    spec: TwoPatternSpec = TwoPatternSpec()
+    train_samples: int = 500
+    test_samples: int = 2000
+    width: int = 512
+    large_lr: float = 2.0
+    small_lr: float = 0.2  # also the large-LR run's rate after the decay
+    epochs: int = 150
+    decay_at: float = 0.3  # fraction of training at which the large rate drops to small_lr
+    batch_size: int = 50
+    threads: int = 1
+
+    @classmethod
+    def quick(cls) -> LRNoiseConfig:
+        return cls()
+
+    @classmethod
+    def full(cls) -> LRNoiseConfig:
+        return cls(train_samples=2000, test_samples=20000, width=2048, epochs=400)
+
+    def schedules(self) -> dict[str, TrainConfig]:
+        """The two runs: plain SGD (no momentum, no weight decay), same epochs and batches."""
+        base = TrainConfig(
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            momentum=0.0,
+            weight_decay=0.0,
+        )
+        return {
+            "large lr, then decay": replace(
+                base,
+                lr=self.large_lr,
+                schedule="step",
+                milestones=(self.decay_at,),
+                gamma=self.small_lr / self.large_lr,
+            ),
+            "small lr": replace(base, lr=self.small_lr, schedule="constant"),
+        }
+
+
+def _kind_accuracy(logits, y, kind) -> dict:
+    correct = logits.argmax(1) == y
+    return {name: float(correct[kind == k].float().mean()) for k, name in KIND_NAMES.items()}
+
+
+@config_threads
+def run_lr_noise(
+    config: LRNoiseConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None
+):
+    """Both schedules on one draw of the data set, from the same initial weights: per epoch,
+    training loss and accuracy on each kind of training example, and test accuracy by kind."""
+    g = torch.Generator().manual_seed(seed)
+    directions = pattern_directions(config.spec, g)
+    x, y, kind = two_pattern_data(config.spec, config.train_samples, directions, g)
+    x_te, y_te, kind_te = two_pattern_data(config.spec, config.test_samples, directions, g)
+    train_set = data.ArrayData(x, y, 2, "two-patterns-train").to(device)
+    test_set = data.ArrayData(x_te, y_te, 2, "two-patterns-test").to(device)
+    kind, kind_te = kind.to(device), kind_te.to(device)
+    runs = {}
+    for i, (name, schedule) in enumerate(config.schedules().items()):
+        torch.manual_seed(seed)  # the same initial network for both schedules
+        model = models.MLP(x.shape[1], 2, width=config.width, depth=1).to(device)
+
+        @torch.no_grad()
+        def on_epoch(epoch, net):
+            net.eval()
+            out_tr, out_te = net(train_set.x), net(test_set.x)
+            net.train()
+            return {
+                "loss": float(F.cross_entropy(out_tr, train_set.y)),
+                "test_acc": float((out_te.argmax(1) == test_set.y).float().mean()),
+                "train_by_kind": _kind_accuracy(out_tr, train_set.y, kind),
+                "test_by_kind": _kind_accuracy(out_te, test_set.y, kind_te),
+            }
+
+        sub = None if checkpoint_dir is None else f"{checkpoint_dir}/run{i}"
+        history = train(
+            model,
+            train_set,
+            schedule,
+            on_epoch=on_epoch,
+            seed=seed,
+            progress=progress,
+            checkpoint_dir=sub,
+            resume=sub is not None,
+        )
+        runs[name] = {
+            "lr": [h["lr"] for h in history],
+            "loss": [h["loss"] for h in history],
+            "train_by_kind": [h["train_by_kind"] for h in history],
+            "test_by_kind": [h["test_by_kind"] for h in history],
+            "test_acc": [h["test_acc"] for h in history],
+            "final_loss": history[-1]["loss"],
+            "final_test_acc": history[-1]["test_acc"],
+            "final_test_p_only": history[-1]["test_by_kind"]["P only"],
+        }
+    return {"runs": runs, "decay_epoch": round(config.decay_at * config.epochs), "seed": seed}
+
+
+def plot_lr_noise(result: dict):
+    """Left: training accuracy on the Q-only and P-only examples for both schedules (the order
+    of learning); middle: training loss; right: test accuracy on P-only examples."""
+    fig, axes = plots.subplots(1, 3, width=4.6, height=3.8)
+    for k, (name, run) in enumerate(result["runs"].items()):
+        epochs = np.arange(1, len(run["loss"]) + 1)
+        color = f"C{k}"
+        for kind, style in (("Q only", "-"), ("P only", "--")):
+            axes[0].plot(
+                epochs,
+                [r[kind] for r in run["train_by_kind"]],
+                style,
+                color=color,
+                label=f"{name}: {kind}",
+            )
+        axes[1].semilogy(epochs, run["loss"], color=color, label=name)
+        axes[2].plot(epochs, [r["P only"] for r in run["test_by_kind"]], color=color, label=name)
+    for ax in axes:
+        ax.axvline(result["decay_epoch"], color="gray", ls=":", lw=1)
+    axes[0].set(xlabel="epoch", ylabel="training accuracy", title="What is learned first")
+    axes[0].legend(fontsize=8)
+    axes[1].set(xlabel="epoch", ylabel="training loss", title="Both fit the training set")
+    axes[1].legend(fontsize=8)
+    axes[2].set(
+        xlabel="epoch", ylabel="test accuracy, P-only examples", title="Generalisation on P"
+    )
+    axes[2].legend(fontsize=8)
+    return fig
+
+
+RANDOM_LABELS_FIGURES = {"random_labels": plot_random_labels}
+WIDTH_FIGURES = {"width": plot_width}
+LAZY_FIGURES = {"lazy": plot_lazy}
+LR_NOISE_FIGURES = {"lr_noise": plot_lr_noise}
+COMPOSITIONAL_FIGURES = {"compositional": plot_compositional}
+
+# name -> (run, config class, figures, one-line summary), for experiments.py to register.
+EXPERIMENTS = {
+    "overparam_random_labels": (
+        run_random_labels,
+        RandomLabelsConfig,
+        RANDOM_LABELS_FIGURES,
+        "one network fits true, partly and fully random labels and shuffled pixels",
+    ),
+    "overparam_width": (
+        run_width,
+        WidthConfig,
+        WIDTH_FIGURES,
+        "train/test error and weight movement against width (WRN-40-k in full)",
+    ),
+    "overparam_lazy": (
+        run_lazy,
+        LazyConfig,
+        LAZY_FIGURES,
+        "NTK parametrisation: relative weight movement falls like width^-1/2",
+    ),
+    "overparam_lr_noise": (
+        run_lr_noise,
+        LRNoiseConfig,
+        LR_NOISE_FIGURES,
+        "large lr + decay vs small lr on a two-pattern data set: order of learning",
+    ),
+    "overparam_compositional": (
+        run_compositional,
+        CompositionalConfig,
+        COMPOSITIONAL_FIGURES,
+        "deep vs shallow networks on a binary-tree compositional function",
+    ),
+}

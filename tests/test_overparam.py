@@ -1,0 +1,249 @@
+"""Lecture 6 (overparam.py): label and pixel randomisation, weight movement, the NTK network and
+its linearisation, the two-pattern data set, the compositional target, tiny experiment runs."""
+
+import math
+from dataclasses import replace
+
+import matplotlib.pyplot as plt
+import pytest
+import torch
+
+from lowdim_course import models
+from lowdim_course import overparam as op
+from lowdim_course.train import TrainConfig
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.25, 0.5, 1.0])
+def test_randomize_labels_keeps_the_stated_fraction(fraction):
+    labels = torch.arange(4000) % 10
+    new, randomised = op.randomize_labels(labels, fraction, 10, torch.Generator().manual_seed(0))
+    assert int(randomised.sum()) == round(fraction * 4000)
+    assert torch.equal(new[~randomised], labels[~randomised])  # the others are untouched
+    assert new.min() >= 0 and new.max() < 10
+    # Uniform new classes: about 1/K of the randomised labels keep their class.
+    if fraction:
+        kept = float((new == labels)[randomised].float().mean())
+        assert abs(kept - 0.1) < 4 * math.sqrt(0.09 / int(randomised.sum()))
+
+
+def test_randomize_labels_is_reproducible():
+    labels = torch.arange(100) % 10
+    a = op.randomize_labels(labels, 0.3, 10, torch.Generator().manual_seed(5))
+    b = op.randomize_labels(labels, 0.3, 10, torch.Generator().manual_seed(5))
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+
+
+def test_shuffle_pixels_permutes_positions():
+    g = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 255, (6, 3, 4, 4), dtype=torch.uint8, generator=g)
+    fixed = op.shuffle_pixels(images, torch.Generator().manual_seed(1))
+    # One permutation for every image and every channel: find it from image 0, channel 0 (its
+    # values are distinct) and check it maps all the others.
+    src = torch.arange(16, dtype=torch.float32).reshape(1, 1, 4, 4).repeat(6, 3, 1, 1)
+    perm = op.shuffle_pixels(src, torch.Generator().manual_seed(1)).reshape(6, 3, 16).long()
+    assert (perm == perm[0, 0]).all()
+    assert torch.equal(fixed.reshape(6, 3, 16), images.reshape(6, 3, 16)[..., perm[0, 0]])
+    # Per image: each image is a permutation of itself (same sorted values), not all the same.
+    per = op.shuffle_pixels(src[:, :1], torch.Generator().manual_seed(2), per_image=True)
+    flat = per.reshape(6, 16)
+    assert torch.equal(flat.sort(1).values, src[:, 0].reshape(6, 16))
+    assert len({tuple(row.tolist()) for row in flat}) > 1
+    features = torch.randn(5, 64, generator=g)
+    out = op.shuffle_pixels(features, torch.Generator().manual_seed(3))
+    assert torch.allclose(out.sort(1).values, features.sort(1).values)
+
+
+def test_relative_movement_by_hand():
+    w0 = torch.tensor([[3.0, 0.0], [0.0, 4.0]])  # norm 5
+    w = w0 + torch.tensor([[0.0, 3.0], [0.0, 0.0]])  # moved by 3
+    assert op.relative_movement([w], [w0]) == pytest.approx(3 / 5)
+    b0, b = torch.tensor([0.0, 0.0]), torch.tensor([4.0, 0.0])  # together: sqrt(9+16)/5 = 1
+    assert op.relative_movement([w, b], [w0, b0]) == pytest.approx(1.0)
+    assert op.relative_movement([w0], [w0]) == 0.0
+
+
+def test_ntk_network_output_and_linearisation():
+    g = torch.Generator().manual_seed(0)
+    net = op.NTKNetwork(5, 7, 3, generator=g)
+    x = torch.randn(4, 5, generator=g)
+    by_hand = torch.relu(x @ net.W.T / math.sqrt(5)) @ net.a / math.sqrt(7)
+    assert torch.allclose(net(x), by_hand)
+    params0 = {k: v.detach().clone() for k, v in net.named_parameters()}
+    # At the initial point the linearisation is the network.
+    assert torch.allclose(op.linearized_output(net, params0, x), net(x).detach())
+    # In the output weights a the network is linear, so moving only a is reproduced exactly.
+    with torch.no_grad():
+        net.a += 0.3 * torch.randn(net.a.shape, generator=g)
+    assert torch.allclose(op.linearized_output(net, params0, x), net(x).detach(), atol=1e-6)
+    # ReLU is piecewise linear in W: a tiny move that crosses no kink is reproduced exactly; a
+    # large one changes activation patterns, which the linearisation cannot follow.
+    gaps = []
+    for scale in (1e-4, 1.0):
+        with torch.no_grad():
+            net.a.copy_(params0["a"])
+            net.W.copy_(params0["W"] + scale * torch.randn(net.W.shape, generator=g))
+            gaps.append(float((op.linearized_output(net, params0, x) - net(x)).abs().max()))
+    assert gaps[0] < 1e-5 and gaps[1] > 1e-2
+
+
+def test_fit_slope_recovers_a_power_law():
+    x = [1, 2, 4, 8]
+    assert op.fit_slope(x, [3 * v**-0.5 for v in x]) == pytest.approx(-0.5)
+
+
+@pytest.fixture(scope="module")
+def two_patterns():
+    spec = op.TwoPatternSpec(p=20)
+    g = torch.Generator().manual_seed(0)
+    directions = op.pattern_directions(spec, g)
+    x, y, kind = op.two_pattern_data(spec, 2000, directions, g)
+    return spec, directions, x, y, kind
+
+
+def test_two_pattern_data_has_its_proportions_and_structure(two_patterns):
+    spec, (w, z, e), x, y, kind = two_patterns
+    p = spec.p
+    assert int((kind == op.P_ONLY).sum()) == round(spec.frac_p * 2000)
+    assert int((kind == op.Q_ONLY).sum()) == round(spec.frac_q * 2000)
+    assert abs(float(z @ e)) < 1e-5 and abs(float(e.norm()) - 1) < 1e-5
+    x1, x2 = x[:, :p], x[:, p:]
+    assert (x2[kind == op.P_ONLY] == 0).all() and (x1[kind == op.Q_ONLY] == 0).all()
+    # P: the label is the halfspace of w wherever x1 is present.
+    has_p = kind != op.Q_ONLY
+    assert torch.equal(y[has_p], (x1[has_p] @ w >= 0).long())
+    # Q: x2 - z is 0 for y = 0 and +-delta e for y = 1, wherever x2 is present.
+    has_q = kind != op.P_ONLY
+    offset = x2[has_q] - z
+    along = offset @ e
+    assert torch.allclose(offset, along[:, None] * e, atol=1e-5)
+    assert torch.allclose(along.abs(), spec.delta * y[has_q].float(), atol=1e-5)
+    # Q-only labels are a fair coin; both signs occur for y = 1.
+    assert 0.4 < float(y[kind == op.Q_ONLY].float().mean()) < 0.6
+    assert (along > 0).any() and (along < 0).any()
+
+
+def test_q_pattern_is_not_linearly_separable_but_a_network_learns_it_alone(two_patterns):
+    spec, _, x, y, kind = two_patterns
+    xq, yq = x[kind == op.Q_ONLY][:, spec.p :], y[kind == op.Q_ONLY]
+    # The Q points lie on the line z + t e, at t = -delta, 0, +delta with labels 1, 0, 1. A
+    # linear classifier is a monotone function of t along a line, so no halfspace separates them.
+    _, z, e = op.pattern_directions(spec, torch.Generator().manual_seed(0))
+    t = (xq - z) @ e
+    for value, label in ((-spec.delta, 1), (0.0, 0), (spec.delta, 1)):
+        at = (t - value).abs() < 1e-4
+        assert at.any() and (yq[at] == label).all()
+    # The patch alone is learnable: a small ReLU network fits the Q-only examples.
+    torch.manual_seed(0)
+    net = models.MLP(spec.p, 2, width=32, depth=1)
+    opt = torch.optim.SGD(net.parameters(), lr=0.2)
+    for _ in range(600):
+        loss = torch.nn.functional.cross_entropy(net(xq), yq)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert float((net(xq).argmax(1) == yq).float().mean()) == 1.0
+
+
+def test_lr_noise_schedules():
+    config = op.LRNoiseConfig(large_lr=2.0, small_lr=0.2, epochs=10, decay_at=0.3)
+    large, small = config.schedules().values()
+    assert large.momentum == 0 and large.weight_decay == 0 and large.schedule == "step"
+    assert large.milestones == (0.3,) and large.lr * large.gamma == pytest.approx(0.2)
+    assert small.lr == 0.2 and small.schedule == "constant" and small.epochs == large.epochs
+
+
+def test_compositional_target_is_a_binary_tree():
+    g = torch.Generator().manual_seed(0)
+    x = 2 * torch.rand(50, 8, generator=g) - 1
+    h = op.node_function
+    by_hand = h(
+        h(h(x[:, 0], x[:, 1]), h(x[:, 2], x[:, 3])), h(h(x[:, 4], x[:, 5]), h(x[:, 6], x[:, 7]))
+    )
+    assert torch.allclose(op.compositional_target(x), by_hand)
+    # f depends on (x1, x2) only through h(x1, x2): swap in another pair with the same value.
+    a, b = x[:, 0].clone(), x[:, 1].clone()
+    target_value = h(a, b)
+    b_new = torch.zeros_like(b)  # h(a', 0) = tanh(a'): choose a' = atanh(h(a, b))
+    a_new = torch.atanh(target_value)
+    x2 = x.clone()
+    x2[:, 0], x2[:, 1] = a_new, b_new
+    assert torch.allclose(op.compositional_target(x2), op.compositional_target(x), atol=1e-5)
+    # h is not additive: its mixed difference is non-zero.
+    mixed = h(torch.tensor(0.5), torch.tensor(0.5)) - h(torch.tensor(0.5), torch.tensor(-0.5))
+    mixed -= h(torch.tensor(-0.5), torch.tensor(0.5)) - h(torch.tensor(-0.5), torch.tensor(-0.5))
+    assert abs(float(mixed)) > 0.1
+    with pytest.raises(ValueError, match="power of two"):
+        op.compositional_target(torch.zeros(3, 6))
+
+
+def test_tree_network_shape_and_parameters():
+    net = op.TreeNetwork(8, 4)
+    assert models.count_parameters(net) == 7 * (4 * 4 + 1)
+    assert net(torch.randn(5, 8)).shape == (5,)
+    assert op.shallow_network(8, 16)(torch.randn(3, 8)).shape == (3,)
+    assert op.deep_network(8, 16, 3)(torch.randn(3, 8)).shape == (3,)
+
+
+def test_parameters_needed_interpolates():
+    assert op.parameters_needed([10, 100], [0.1, 0.001], 0.01) == pytest.approx(10**1.5)
+    assert op.parameters_needed([10, 100], [0.5, 0.2], 0.01) is None
+    assert op.parameters_needed([10, 100], [0.005, 0.001], 0.01) == 10
+
+
+def test_wide_resnet_parameter_counts():
+    counts = {k: models.count_parameters(models.WideResNet(40, k)) for k in (1, 2)}
+    assert abs(counts[1] / 1e6 - op.WRN_TABLE[1]["params_m"]) < 0.1
+    assert abs(counts[2] / 1e6 - op.WRN_TABLE[2]["params_m"]) < 0.1
+    net = models.WideResNet(10, 1)
+    assert net(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+    with pytest.raises(ValueError, match="6n"):
+        models.WideResNet(12, 1)
+
+
+TINY = {
+    "overparam_random_labels": replace(
+        op.RandomLabelsConfig.quick(),
+        train_samples=100,
+        width=64,
+        fractions=(0.0, 1.0),
+        pixels=("random",),
+        train=TrainConfig(epochs=2, batch_size=32, lr=0.1, weight_decay=0.0),
+    ),
+    "overparam_width": replace(
+        op.WidthConfig.quick(),
+        widths=(4, 32),
+        train=TrainConfig(epochs=2, batch_size=64, lr=0.05, weight_decay=0.0),
+    ),
+    "overparam_lazy": replace(op.LazyConfig.quick(), samples=32, widths=(32, 128), max_steps=50),
+    "overparam_lr_noise": replace(
+        op.LRNoiseConfig.quick(), train_samples=100, test_samples=100, width=32, epochs=4
+    ),
+    "overparam_compositional": replace(
+        op.CompositionalConfig.quick(),
+        train_samples=100,
+        test_samples=100,
+        shallow_widths=(4,),
+        deep_widths=(4,),
+        tree_hidden=(2,),
+        steps=20,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(TINY))
+def test_tiny_runs_and_figures(name):
+    run, _, figures, _ = op.EXPERIMENTS[name]
+    result = run(TINY[name], seed=0, progress=False)
+    for plot in figures.values():
+        fig = plot(result)
+        assert all(ax.get_title() for ax in fig.axes if ax.get_visible() and ax.has_data())
+        plt.close(fig)
+
+
+def test_tiny_runs_are_deterministic():
+    config = TINY["overparam_lr_noise"]
+    a = op.run_lr_noise(config, seed=3, progress=False)
+    b = op.run_lr_noise(config, seed=3, progress=False)
+    assert a == b
