@@ -382,15 +382,15 @@ class NTKNetwork(nn.Module):
 
 def linearized_output(model: NTKNetwork, params0: dict, x: torch.Tensor) -> torch.Tensor:
     """The first-order Taylor model at initialisation, f0(x) + J(theta_0)(theta - theta_0),
-    by one forward-mode product (torch.func.jvp)."""
-    params = dict(model.named_parameters())
-    delta = {k: (params[k] - params0[k]).detach() for k in params0}
-
-    def f(p):
-        return torch.func.functional_call(model, p, (x,))
-
-    _, tangent_out = torch.func.jvp(f, (params0,), (delta,))
-    return f(params0) + tangent_out
+    written out for this network: with h = relu(x W0^T / sqrt d) and D = 1{x W0^T > 0},
+        f_lin(x) = [h a0 + h (a - a0) + (D o (x (W - W0)^T / sqrt d)) a0] / sqrt m."""
+    w0, a0 = params0["W"], params0["a"]
+    m, d = w0.shape
+    pre0 = x @ w0.T / math.sqrt(d)
+    h0, active = F.relu(pre0), (pre0 > 0).to(x.dtype)
+    with torch.no_grad():
+        d_pre = x @ (model.W - w0).T / math.sqrt(d)  # the change of the pre-activations
+        return (h0 @ model.a + (active * d_pre) @ a0) / math.sqrt(m)
 
 
 @dataclass(frozen=True)
@@ -477,10 +477,11 @@ def run_lazy(config: LazyConfig, *, device="cpu", seed=0, progress=None, checkpo
     }
 
 
-def model_at(params: dict, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """The output of `model` with its parameters replaced by `params`."""
+def model_at(params: dict, model: NTKNetwork, x: torch.Tensor) -> torch.Tensor:
+    """The output of the network with weights params['W'], params['a']."""
+    m, d = params["W"].shape
     with torch.no_grad():
-        return torch.func.functional_call(model, params, (x,))
+        return F.relu(x @ params["W"].T / math.sqrt(d)) @ params["a"] / math.sqrt(m)
 
 
 def plot_lazy(result: dict):

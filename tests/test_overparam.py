@@ -86,6 +86,14 @@ def test_ntk_network_output_and_linearisation():
             net.W.copy_(params0["W"] + scale * torch.randn(net.W.shape, generator=g))
             gaps.append(float((op.linearized_output(net, params0, x) - net(x)).abs().max()))
     assert gaps[0] < 1e-5 and gaps[1] > 1e-2
+    # The written-out formula agrees with autodiff's Jacobian-vector product.
+    delta = {k: (v - params0[k]).detach() for k, v in net.named_parameters()}
+    _, jvp = torch.func.jvp(
+        lambda p: torch.func.functional_call(net, p, (x,)), (params0,), (delta,)
+    )
+    assert torch.allclose(
+        op.linearized_output(net, params0, x), op.model_at(params0, net, x) + jvp, atol=1e-5
+    )
 
 
 def test_fit_slope_recovers_a_power_law():
