@@ -761,6 +761,8 @@ class LRNoiseConfig:
     decay_at: float = 0.3  # fraction of training at which the large rate drops to small_lr
     batch_size: int = 50
     seeds: int = 3  # independent draws of data and initialisation, trained together
+    images: str | None = None  # also compare the schedules on real images ('cifar10', full)
+    image_epochs: int = 164
     threads: int = 1
 
     @classmethod
@@ -778,12 +780,33 @@ class LRNoiseConfig:
             width=2048,
             epochs=400,
             seeds=10,
+            images="cifar10",
             threads=0,
         )
 
     @property
     def decay_epoch(self) -> int:
         return round(self.decay_at * self.epochs)
+
+    def image_schedules(self) -> dict[str, TrainConfig]:
+        """The slide's comparison on CIFAR-10 (ResNet-32 there, ResNet18 here): SGD with
+        momentum 0.9, weight decay 1e-4, batch 128, augmentation; lr 0.1 divided by 10 at
+        epochs 81 and 122 of 164 (He et al.'s CIFAR schedule), against lr 0.001 throughout.
+        The slide's small-rate run lasted 5000 epochs; here both get the same epochs."""
+        base = TrainConfig(
+            epochs=self.image_epochs,
+            batch_size=128,
+            momentum=0.9,
+            weight_decay=1e-4,
+            augment=True,
+            checkpoint_every=10,
+        )
+        return {
+            "large lr, then decay": replace(
+                base, lr=0.1, schedule="step", milestones=(81 / 164, 122 / 164), gamma=0.1
+            ),
+            "small lr": replace(base, lr=0.001, schedule="constant"),
+        }
 
     def schedules(self) -> dict[str, tuple[float, float]]:
         """name -> (learning rate before the decay epoch, after it); plain SGD for both."""
@@ -918,20 +941,56 @@ def run_lr_noise(
         ]
     large, small = runs.values()
     margins = [a["final_test_p_only"] - b["final_test_p_only"] for a, b in zip(large, small)]
-    return {
+    result = {
         "runs": runs,
         "seeds": seeds,
         "decay_epoch": decay,
         "margins_p_only": margins,  # large-then-decay minus small, per seed
         "seconds": seconds,
     }
+    if config.images:
+        result["images"] = lr_on_images(config, device, seed, progress, checkpoint_dir)
+        result["images_data"] = config.images
+    return result
+
+
+def lr_on_images(config: LRNoiseConfig, device, seed, progress=None, checkpoint_dir=None):
+    """Both image schedules (`LRNoiseConfig.image_schedules`) on `config.images` with
+    ResNet18 from the same initial weights, checkpointed per run: per schedule the final
+    training loss and the test accuracy per epoch."""
+    train_set, test_set = data.load(config.images)
+    out = {}
+    for i, (name, schedule) in enumerate(config.image_schedules().items()):
+        torch.manual_seed(seed)
+        model = models.ResNet18(train_set.num_classes).to(device)
+        sub = None if checkpoint_dir is None else f"{checkpoint_dir}/images{i}"
+        history = train(
+            model,
+            train_set,
+            schedule,
+            test_data=test_set,
+            seed=seed,
+            progress=progress,
+            checkpoint_dir=sub,
+            resume=sub is not None,
+        )
+        out[name] = {
+            "train_loss": [h["train_loss"] for h in history],
+            "test_acc": [h["test_acc"] for h in history],
+            "final_train_loss": history[-1]["train_loss"],
+            "final_test_acc": history[-1]["test_acc"],
+        }
+    return out
 
 
 def plot_lr_noise(result: dict):
     """Left: training accuracy on the Q-only and P-only examples for both schedules, first
     seed (the order of learning); middle: training loss; right: final test accuracy on P-only
-    examples, per seed, the two schedules joined."""
-    fig, axes = plots.subplots(1, 3, width=4.6, height=3.8)
+    examples, per seed, the two schedules joined. With a real-image run (full profile), a
+    second row shows its test accuracy and training loss."""
+    images = result.get("images")
+    fig, grid = plots.subplots(2 if images else 1, 3, width=4.6, height=3.8, squeeze=False)
+    axes = grid[0]
     names = list(result["runs"])
     for k, name in enumerate(names):
         history = result["runs"][name][0]["history"]
@@ -965,6 +1024,16 @@ def plot_lr_noise(result: dict):
         ylabel="test accuracy, P-only examples",
         title=f"Generalisation on P, {finals.shape[1]} seeds",
     )
+    if images:
+        for k, (name, run) in enumerate(images.items()):
+            epochs = np.arange(1, len(run["test_acc"]) + 1)
+            grid[1][0].plot(epochs, run["test_acc"], color=f"C{k}", label=name)
+            grid[1][1].semilogy(epochs, run["train_loss"], color=f"C{k}", label=name)
+        title = f"{result.get('images_data', 'images')}, ResNet18"
+        grid[1][0].set(xlabel="epoch", ylabel="test accuracy", title=title)
+        grid[1][1].set(xlabel="epoch", ylabel="training loss", title=title)
+        grid[1][0].legend(fontsize=8)
+        grid[1][2].set_visible(False)
     return fig
 
 

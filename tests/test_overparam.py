@@ -154,6 +154,29 @@ def test_q_pattern_is_not_linearly_separable_but_a_network_learns_it_alone(two_p
     assert float((net(xq).argmax(1) == yq).float().mean()) == 1.0
 
 
+def test_lr_noise_on_images_runs_both_schedules(monkeypatch, tmp_path):
+    """The full profile's real-image comparison, on a few fake 32x32 images (no download):
+    both schedules train from the same start, checkpoint, and the figure gains its second row."""
+    from lowdim_course import data
+
+    g = torch.Generator().manual_seed(0)
+
+    def fake(n):
+        x = torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=g)
+        return data.ArrayData(x, torch.randint(0, 10, (n,), generator=g), 10, "fake")
+
+    monkeypatch.setattr(data, "load", lambda name: (fake(16), fake(8)))
+    config = replace(TINY["overparam_lr_noise"], images="fake", image_epochs=1)
+    result = op.run_lr_noise(config, seed=0, progress=False, checkpoint_dir=tmp_path)
+    assert set(result["images"]) == {"large lr, then decay", "small lr"}
+    assert (tmp_path / "images0" / "last.pt").exists() and (tmp_path / "images1").exists()
+    schedules = config.image_schedules()
+    assert schedules["large lr, then decay"].lr == 0.1 and schedules["small lr"].lr == 0.001
+    fig = op.plot_lr_noise(result)
+    assert len([ax for ax in fig.axes if ax.get_visible()]) == 5
+    plt.close(fig)
+
+
 def test_lr_noise_schedules():
     config = op.LRNoiseConfig(large_lr=2.0, small_lr=0.2, epochs=10, decay_at=0.3)
     assert config.schedules() == {"large lr, then decay": (2.0, 0.2), "small lr": (0.2, 0.2)}
