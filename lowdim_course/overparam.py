@@ -102,6 +102,27 @@ def _train_accuracy(model, train_set) -> float:
     return evaluate(model, train_set)["acc"]
 
 
+def _load(dataset: str):
+    """(train, test): the digits shipped with scikit-learn, or a named data set."""
+    return data.load_digits() if dataset == "digits" else data.load(dataset)
+
+
+def _fit(model, train_set, test_set, schedule, *, seed, progress, checkpoint_dir, run_name):
+    """The course's training loop, one checkpoint folder per run (`checkpoint_dir/run_name`),
+    resumed when it exists (a finished run is read back, not retrained)."""
+    sub = None if checkpoint_dir is None else f"{checkpoint_dir}/{run_name}"
+    return train(
+        model,
+        train_set,
+        schedule,
+        test_data=test_set,
+        seed=seed,
+        progress=progress,
+        checkpoint_dir=sub,
+        resume=sub is not None,
+    )
+
+
 @dataclass(frozen=True)
 class RandomLabelsConfig:
     dataset: str = "digits"
@@ -148,9 +169,7 @@ def run_random_labels(
 ):
     """Train the same network on each label/pixel condition; training curves, final training
     accuracy on the (corrupted) training labels and test accuracy on the true test labels."""
-    train_set, test_set = (
-        data.load_digits() if config.dataset == "digits" else data.load(config.dataset)
-    )
+    train_set, test_set = _load(config.dataset)
     if config.train_samples is not None:
         g = torch.Generator().manual_seed(seed)
         train_set = train_set.subset(
@@ -173,16 +192,15 @@ def run_random_labels(
         in_dim = int(np.prod(tr.x.shape[1:]))
         model = _network(config.model, in_dim, tr.num_classes, config.width, config.depth)
         model = model.to(device)
-        sub = None if checkpoint_dir is None else f"{checkpoint_dir}/condition{i}"
-        history = train(
+        history = _fit(
             model,
             tr,
+            te,
             config.train,
-            test_data=te,
             seed=seed,
             progress=progress,
-            checkpoint_dir=sub,
-            resume=sub is not None,
+            checkpoint_dir=checkpoint_dir,
+            run_name=f"condition{i}",
         )
         train_acc = [h["train_acc"] for h in history]
         runs.append(
@@ -301,9 +319,7 @@ class WidthConfig:
 def run_width(config: WidthConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None):
     """Train one network per width: final training and test error, parameter count, curves, and
     how far the first layer and the classifier moved from initialisation."""
-    train_set, test_set = (
-        data.load_digits() if config.dataset == "digits" else data.load(config.dataset)
-    )
+    train_set, test_set = _load(config.dataset)
     in_dim = int(np.prod(train_set.x.shape[1:]))
     runs = []
     for width in config.widths:
@@ -313,16 +329,15 @@ def run_width(config: WidthConfig, *, device="cpu", seed=0, progress=None, check
         first = next(p for p in model.parameters() if p.dim() > 1)  # the first weight matrix
         first_init = first.detach().clone()
         head_init = model.classifier.weight.detach().clone()
-        sub = None if checkpoint_dir is None else f"{checkpoint_dir}/width{width}"
-        history = train(
+        history = _fit(
             model,
             train_set,
+            test_set,
             config.train,
-            test_data=test_set,
             seed=seed,
             progress=progress,
-            checkpoint_dir=sub,
-            resume=sub is not None,
+            checkpoint_dir=checkpoint_dir,
+            run_name=f"width{width}",
         )
         runs.append(
             {
@@ -963,16 +978,15 @@ def lr_on_images(config: LRNoiseConfig, device, seed, progress=None, checkpoint_
     for i, (name, schedule) in enumerate(config.image_schedules().items()):
         torch.manual_seed(seed)
         model = models.ResNet18(train_set.num_classes).to(device)
-        sub = None if checkpoint_dir is None else f"{checkpoint_dir}/images{i}"
-        history = train(
+        history = _fit(
             model,
             train_set,
+            test_set,
             schedule,
-            test_data=test_set,
             seed=seed,
             progress=progress,
-            checkpoint_dir=sub,
-            resume=sub is not None,
+            checkpoint_dir=checkpoint_dir,
+            run_name=f"images{i}",
         )
         out[name] = {
             "train_loss": [h["train_loss"] for h in history],
