@@ -127,7 +127,7 @@ def _fit(model, train_set, test_set, schedule, *, seed, progress, checkpoint_dir
 class RandomLabelsConfig:
     dataset: str = "digits"
     model: str = "mlp"
-    width: int = 1024
+    width: int = 1024  # MLP hidden units (ResNet18 has its own widths)
     depth: int = 1
     train_samples: int | None = 600  # a random subset keeps the quick profile quick
     fractions: tuple = (0.0, 0.25, 0.5, 0.75, 1.0)  # fraction of randomised labels
@@ -147,7 +147,6 @@ class RandomLabelsConfig:
         return cls(
             dataset="cifar10",
             model="resnet18",
-            width=64,
             train_samples=None,
             train=TrainConfig(
                 epochs=150, batch_size=128, lr=0.01, weight_decay=0.0, checkpoint_every=10
