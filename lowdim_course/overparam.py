@@ -725,7 +725,7 @@ class TwoPatternSpec:
     - an example carries both (fraction 1 - frac_p - frac_q), P only (x2 = 0), or Q only
       (x1 = 0, y a fair coin)."""
 
-    p: int = 100
+    p: int = 50
     frac_p: float = 0.2
     frac_q: float = 0.2
     p_scale: float = 0.1
@@ -766,13 +766,22 @@ def pattern_directions(spec: TwoPatternSpec, generator=None):
 @dataclass(frozen=True)
 class LRNoiseConfig:
     spec: TwoPatternSpec = TwoPatternSpec()
-    train_samples: int = 500
+    train_samples: int = 500  # N = 2p / tau with p = 50, tau = 0.2 (the theorem's N ~ p / tau)
     test_samples: int = 2000
     width: int = 512
+    # One half of the hidden units reads x1, the other x2, and the output adds them: what is
+    # learned about P on examples that carry Q then holds on examples without Q. With one
+    # shared layer it does not: x2 = z switches on a different set of units, and the
+    # comparison measured that instead (no gain, see the lecture).
+    split: bool = True
+    # Leaky units: with plain ReLUs the large rate kills every unit that reads x2 (0 of 256
+    # still active on the Q points after 45 epochs at lr 1.5), and Q can never be learned
+    # after the decay.
+    negative_slope: float = 0.2
     large_lr: float = 1.5
     small_lr: float = 0.2  # also the large-rate run's rate after the decay
-    epochs: int = 150
-    decay_at: float = 0.3  # fraction of training at which the large rate drops to small_lr
+    epochs: int = 300
+    decay_at: float = 0.2  # fraction of training at which the large rate drops to small_lr
     batch_size: int = 50
     seeds: int = 3  # independent draws of data and initialisation, trained together
     images: str | None = None  # also compare the schedules on real images ('cifar10', full)
@@ -785,14 +794,13 @@ class LRNoiseConfig:
 
     @classmethod
     def full(cls) -> LRNoiseConfig:
-        # Closer to the theorem's regime N ~ p / tau: more examples per dimension, a wider
-        # network, longer training, more seeds. Still generated data (no download).
+        # The same N = 2p / tau at four times the dimension, a wider network and ten seeds.
+        # Still generated data (no download); the real-image comparisons come on top.
         return cls(
             spec=TwoPatternSpec(p=200),
-            train_samples=4000,
+            train_samples=2000,
             test_samples=20000,
             width=2048,
-            epochs=400,
             seeds=10,
             images="cifar10",
             threads=0,
@@ -831,11 +839,15 @@ class LRNoiseConfig:
 
 
 class BatchedMLP(nn.Module):
-    """S independent one-hidden-layer ReLU networks evaluated together by batched matrix
-    products (torch.baddbmm), so that the S runs of a seed sweep take their SGD steps in one
-    Python step. Built from S `models.MLP(depth=1)`, whose initial weights it copies."""
+    """S independent one-hidden-layer networks evaluated together by batched matrix products
+    (torch.baddbmm), so that the S runs of a seed sweep take their SGD steps in one Python
+    step. Built from S `models.MLP(depth=1)`, whose initial weights it copies.
 
-    def __init__(self, nets: list):
+    `split=k` cuts the hidden layer in two halves: the first reads only inputs [:k], the second
+    only inputs [k:], and the output adds them, f(x) = g(x[:k]) + h(x[k:]). `negative_slope`
+    makes the units leaky ReLUs (0 is the plain ReLU)."""
+
+    def __init__(self, nets: list, split: int | None = None, negative_slope: float = 0.0):
         super().__init__()
 
         def stack(get):
@@ -845,9 +857,17 @@ class BatchedMLP(nn.Module):
         self.b1 = stack(lambda net: net.body[0].bias)  # (S, hidden)
         self.w2 = stack(lambda net: net.classifier.weight)  # (S, classes, hidden)
         self.b2 = stack(lambda net: net.classifier.bias)  # (S, classes)
+        self.negative_slope = negative_slope
+        hidden, inputs = self.w1.shape[1:]
+        mask = torch.ones(hidden, inputs)
+        if split is not None:
+            mask[: hidden // 2, split:] = 0
+            mask[hidden // 2 :, :split] = 0
+        self.register_buffer("mask", mask)  # masked weights get no gradient: they never act
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (S, B, in) -> (S, B, classes)
-        hidden = F.relu(torch.baddbmm(self.b1[:, None, :], x, self.w1.transpose(1, 2)))
+        pre = torch.baddbmm(self.b1[:, None, :], x, (self.w1 * self.mask).transpose(1, 2))
+        hidden = F.leaky_relu(pre, self.negative_slope)
         return torch.baddbmm(self.b2[:, None, :], hidden, self.w2.transpose(1, 2))
 
 
@@ -904,6 +924,29 @@ def train_sweep(
     return histories
 
 
+def _lr_noise_summary(seed: int, history: list[dict], decay: int) -> dict:
+    """One run's epoch history and what the lecture reads from it: when Q was first fitted
+    (the first epoch with Q-only training accuracy >= 0.9, 1-based; None if never) and how
+    well P generalised at that moment, the P-only and Q-only training accuracy just before the
+    decay, and the final loss and test accuracies."""
+    q_fitted = next((e for e, r in enumerate(history) if r["train_by_kind"]["Q only"] >= 0.9), None)
+    last = history[-1]
+    return {
+        "seed": seed,
+        "history": history,
+        "q_fitted_epoch": None if q_fitted is None else q_fitted + 1,
+        "p_test_when_q_fitted": None
+        if q_fitted is None
+        else history[q_fitted]["test_by_kind"]["P only"],
+        "q_before_decay": history[decay - 1]["train_by_kind"]["Q only"] if decay else None,
+        "p_before_decay": history[decay - 1]["train_by_kind"]["P only"] if decay else None,
+        "final_loss": last["loss"],
+        "final_test_acc": last["test_acc"],
+        "final_test_p_only": last["test_by_kind"]["P only"],
+        "final_test_by_kind": last["test_by_kind"],
+    }
+
+
 @config_threads
 def run_lr_noise(
     config: LRNoiseConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None
@@ -932,34 +975,30 @@ def run_lr_noise(
         torch.manual_seed(s)
         nets.append(models.MLP(2 * config.spec.p, 2, width=config.width, depth=1))
     decay = config.decay_epoch
+    split = config.spec.p if config.split else None
     runs, seconds = {}, {}
     for name, lrs in config.schedules().items():
-        model = BatchedMLP(nets).to(device)  # the same initial weights for both schedules
+        # the same initial weights for both schedules
+        model = BatchedMLP(nets, split=split, negative_slope=config.negative_slope).to(device)
         generators = [torch.Generator().manual_seed(10_000 + s) for s in seeds]
         start = time.perf_counter()
         histories = train_sweep(
             model, train_sets, test_sets, lrs, decay, config, generators, progress
         )
         seconds[name] = time.perf_counter() - start
-        runs[name] = [
-            {
-                "seed": s,
-                "history": h,
-                "q_before_decay": h[decay - 1]["train_by_kind"]["Q only"] if decay else None,
-                "p_before_decay": h[decay - 1]["train_by_kind"]["P only"] if decay else None,
-                "final_loss": h[-1]["loss"],
-                "final_test_acc": h[-1]["test_acc"],
-                "final_test_p_only": h[-1]["test_by_kind"]["P only"],
-            }
-            for s, h in zip(seeds, histories)
-        ]
+        runs[name] = [_lr_noise_summary(s, h, decay) for s, h in zip(seeds, histories)]
     large, small = runs.values()
-    margins = [a["final_test_p_only"] - b["final_test_p_only"] for a, b in zip(large, small)]
     result = {
         "runs": runs,
         "seeds": seeds,
         "decay_epoch": decay,
-        "margins_p_only": margins,  # large-then-decay minus small, per seed
+        # large-then-decay minus small, per seed: on the P-only test examples and on all
+        "margins_p_only": [
+            a["final_test_p_only"] - b["final_test_p_only"] for a, b in zip(large, small)
+        ],
+        "margins_overall": [
+            a["final_test_acc"] - b["final_test_acc"] for a, b in zip(large, small)
+        ],
         "seconds": seconds,
     }
     if config.images:
@@ -997,9 +1036,10 @@ def lr_on_images(config: LRNoiseConfig, device, seed, progress=None, checkpoint_
 
 
 def plot_lr_noise(result: dict):
-    """Left: training accuracy on the Q-only and P-only examples for both schedules, first
-    seed (the order of learning); middle: training loss; right: final test accuracy on P-only
-    examples, per seed, the two schedules joined. With a real-image run (full profile), a
+    """Left: training accuracy on the Q-only examples and test accuracy on the P-only ones for
+    both schedules, first seed (the order of learning: how far P had generalised when Q was
+    memorised); middle: training loss; right: final test accuracy per seed, on the P-only
+    examples and on all, the two schedules joined. With a real-image run (full profile), a
     second row shows its test accuracy and training loss."""
     images = result.get("images")
     fig, grid = plots.subplots(2 if images else 1, 3, width=4.6, height=3.8, squeeze=False)
@@ -1009,34 +1049,52 @@ def plot_lr_noise(result: dict):
         history = result["runs"][name][0]["history"]
         epochs = np.arange(1, len(history) + 1)
         color = f"C{k}"
-        for kind, style in (("Q only", "-"), ("P only", "--")):
-            axes[0].plot(
-                epochs,
-                [r["train_by_kind"][kind] for r in history],
-                style,
-                color=color,
-                label=f"{name}: {kind}",
-            )
+        axes[0].plot(
+            epochs,
+            [r["train_by_kind"]["Q only"] for r in history],
+            "-",
+            color=color,
+            label=f"{name}: Q only, train",
+        )
+        axes[0].plot(
+            epochs,
+            [r["test_by_kind"]["P only"] for r in history],
+            "--",
+            color=color,
+            label=f"{name}: P only, test",
+        )
         axes[1].semilogy(epochs, [r["loss"] for r in history], color=color, label=name)
     for ax in axes[:2]:
         ax.axvline(result["decay_epoch"], color="gray", ls=":", lw=1)
     axes[0].set(
         xlabel="epoch",
-        ylabel="training accuracy",
+        ylabel="accuracy",
         title=f"What is learned first (seed {result['seeds'][0]})",
     )
-    axes[0].legend(fontsize=8)
+    axes[0].legend(fontsize=7)
     axes[1].set(xlabel="epoch", ylabel="training loss", title="Both fit the training set")
     axes[1].legend(fontsize=8)
-    finals = np.array([[r["final_test_p_only"] for r in result["runs"][n]] for n in names])
-    for s in range(finals.shape[1]):
-        axes[2].plot([0, 1], finals[:, s], "o-", color="gray", alpha=0.6)
+    for key, marker, label in (
+        ("final_test_p_only", "o-", "P-only examples"),
+        ("final_test_acc", "s--", "all test examples"),
+    ):
+        finals = np.array([[r[key] for r in result["runs"][n]] for n in names])
+        for s in range(finals.shape[1]):
+            axes[2].plot(
+                [0, 1],
+                finals[:, s],
+                marker,
+                color="C2" if marker == "o-" else "C3",
+                alpha=0.7,
+                label=label if s == 0 else None,
+            )
     axes[2].set_xticks([0, 1], [n.replace(", then", ",\nthen") for n in names])
     axes[2].set(
         xlim=(-0.4, 1.4),
-        ylabel="test accuracy, P-only examples",
-        title=f"Generalisation on P, {finals.shape[1]} seeds",
+        ylabel="final test accuracy",
+        title=f"Generalisation, {len(result['seeds'])} seeds",
     )
+    axes[2].legend(fontsize=8)
     if images:
         for k, (name, run) in enumerate(images.items()):
             epochs = np.arange(1, len(run["test_acc"]) + 1)

@@ -197,6 +197,47 @@ def test_batched_mlp_matches_its_networks_and_trains_them_independently():
     assert batched.w1.grad[1].abs().max() > 0
 
 
+def test_split_batched_mlp_adds_a_network_of_x1_and_a_network_of_x2():
+    """split=k: f(x1, x2) = g(x1) + h(x2), so f(x1, x2) = f(x1, 0) + f(0, x2) - f(0, 0), and
+    the units of one half have no weights on the other half's inputs."""
+    torch.manual_seed(0)
+    nets = [models.MLP(10, 2, width=8, depth=1) for _ in range(2)]
+    split = op.BatchedMLP(nets, split=4)
+    x = torch.randn(2, 7, 10)
+    x1, x2 = x.clone(), x.clone()
+    x1[..., 4:] = 0
+    x2[..., :4] = 0
+    zero = torch.zeros_like(x)
+    assert torch.allclose(split(x), split(x1) + split(x2) - split(zero), atol=1e-5)
+    shared = op.BatchedMLP(nets)  # without the split the two halves interact
+    assert not torch.allclose(shared(x), shared(x1) + shared(x2) - shared(zero), atol=1e-3)
+    split(x).sum().backward()
+    assert split.w1.grad[:, :4, 4:].abs().max() == 0 and split.w1.grad[:, 4:, :4].abs().max() == 0
+
+
+def test_batched_mlp_negative_slope_is_a_leaky_relu():
+    torch.manual_seed(0)
+    net = models.MLP(3, 2, width=5, depth=1)
+    leaky = op.BatchedMLP([net], negative_slope=0.2)
+    x = torch.randn(1, 4, 3)
+    pre = net.body[0](x[0])
+    expected = net.classifier(torch.where(pre > 0, pre, 0.2 * pre))
+    assert torch.allclose(leaky(x)[0], expected, atol=1e-6)
+
+
+def test_lr_noise_summary_reads_when_q_was_first_fitted():
+    def record(q, p):
+        return {"loss": 0.1, "test_acc": 0.5, "train_by_kind": {"Q only": q, "P only": 1.0},
+                "test_by_kind": {"P only": p}}  # fmt: skip
+
+    history = [record(0.5, 0.6), record(0.95, 0.7), record(0.6, 0.8), record(1.0, 0.9)]
+    summary = op._lr_noise_summary(0, history, decay=2)
+    assert summary["q_fitted_epoch"] == 2 and summary["p_test_when_q_fitted"] == 0.7
+    assert summary["q_before_decay"] == 0.95 and summary["final_test_p_only"] == 0.9
+    never = op._lr_noise_summary(0, [record(0.5, 0.6)] * 3, decay=1)
+    assert never["q_fitted_epoch"] is None and never["p_test_when_q_fitted"] is None
+
+
 def test_lr_noise_sweep_equals_separate_runs():
     """Training three seeds together gives each seed the result of training it alone."""
     config = replace(
