@@ -107,7 +107,9 @@ def _load(dataset: str):
     return data.load_digits() if dataset == "digits" else data.load(dataset)
 
 
-def _fit(model, train_set, test_set, schedule, *, seed, progress, checkpoint_dir, run_name):
+def _fit(
+    model, train_set, test_set, schedule, *, seed, progress, checkpoint_dir, run_name, on_epoch=None
+):
     """The course's training loop, one checkpoint folder per run (`checkpoint_dir/run_name`),
     resumed when it exists (a finished run is read back, not retrained)."""
     sub = None if checkpoint_dir is None else f"{checkpoint_dir}/{run_name}"
@@ -116,6 +118,7 @@ def _fit(model, train_set, test_set, schedule, *, seed, progress, checkpoint_dir
         train_set,
         schedule,
         test_data=test_set,
+        on_epoch=on_epoch,
         seed=seed,
         progress=progress,
         checkpoint_dir=sub,
@@ -764,6 +767,56 @@ def pattern_directions(spec: TwoPatternSpec, generator=None):
 
 
 @dataclass(frozen=True)
+class PatchSpec:
+    """Li, Wei & Ma's patch experiment on CIFAR-10, with the defaults of their public code: a
+    size x size patch in the centre of the image, written over the normalised pixels, equal to
+    z + s v_c. z = z_scale N(0, I) is shared by every class (large, easy to see); v_c, uniform
+    in [-separation, separation] per class c, is the class signal (small, easy to memorise,
+    hard to pick up under noise); s = +-1 at random. A fraction `patched` of the images gets a
+    patch; of those a fraction `patch_only` keeps only the patch (the rest of the image is set
+    to 0), with v_c scaled by patch_only_scale U(0, 1). Image and patch play P and Q: a patched
+    image carries both, a clean one P only, a patch alone Q only."""
+
+    size: int = 7
+    z_scale: float = 1.25
+    separation: float = 0.1
+    patched: float = 0.8
+    patch_only: float = 0.2
+    patch_only_scale: float = 1.75
+
+
+def patch_patterns(spec: PatchSpec, channels: int, num_classes: int, generator=None):
+    """(z (C, size, size), v (classes, C, size, size)) for `add_patches`."""
+    shape = (channels, spec.size, spec.size)
+    z = spec.z_scale * torch.randn(shape, generator=generator)
+    v = spec.separation * (2 * torch.rand((num_classes, *shape), generator=generator) - 1)
+    return z, v
+
+
+def add_patches(x: torch.Tensor, y: torch.Tensor, spec: PatchSpec, patterns, generator=None):
+    """Patched copies of the normalised float images x (N, C, H, W) with labels y: (x', kind),
+    kind BOTH (image and patch), P_ONLY (the image untouched) or Q_ONLY (patch alone). The
+    patch, sign and scale are drawn once here (their code redraws the sign and the patch-only
+    scale every epoch)."""
+    z, v = patterns
+    n, size = len(y), spec.size
+    has_patch = torch.rand(n, generator=generator) < spec.patched
+    only = has_patch & (torch.rand(n, generator=generator) < spec.patch_only)
+    kind = torch.full((n,), P_ONLY, dtype=torch.long)
+    kind[has_patch] = BOTH
+    kind[only] = Q_ONLY
+    sign = 2 * torch.randint(0, 2, (n,), generator=generator).float() - 1
+    scale = spec.patch_only_scale * torch.rand(n, generator=generator)
+    factor = torch.where(only, sign * scale, sign)
+    out = x.clone()
+    out[only] = 0
+    top, left = (x.shape[2] - size) // 2, (x.shape[3] - size) // 2
+    patch = z + factor[:, None, None, None] * v[y]
+    out[has_patch, :, top : top + size, left : left + size] = patch[has_patch]
+    return out, kind
+
+
+@dataclass(frozen=True)
 class LRNoiseConfig:
     spec: TwoPatternSpec = TwoPatternSpec()
     train_samples: int = 500  # N = 2p / tau with p = 50, tau = 0.2 (the theorem's N ~ p / tau)
@@ -786,6 +839,10 @@ class LRNoiseConfig:
     seeds: int = 3  # independent draws of data and initialisation, trained together
     images: str | None = None  # also compare the schedules on real images ('cifar10', full)
     image_epochs: int = 164
+    patch_images: str | None = None  # Li, Wei & Ma's patch experiment on these ('cifar10')
+    patch: PatchSpec = PatchSpec()
+    patch_epochs: int = 60
+    patch_widen: int = 10  # WRN-16-10, the network of their code
     threads: int = 1
 
     @classmethod
@@ -803,6 +860,7 @@ class LRNoiseConfig:
             width=2048,
             seeds=10,
             images="cifar10",
+            patch_images="cifar10",
             threads=0,
         )
 
@@ -828,6 +886,26 @@ class LRNoiseConfig:
                 base, lr=0.1, schedule="step", milestones=(81 / 164, 122 / 164), gamma=0.1
             ),
             "small lr": replace(base, lr=0.001, schedule="constant"),
+        }
+
+    def patch_schedules(self) -> dict[str, TrainConfig]:
+        """Li, Wei & Ma's patch experiment (their public code): WRN-16-10, SGD with Nesterov
+        momentum 0.9, weight decay 5e-4, batch 128, no augmentation, 60 epochs; lr 0.1
+        multiplied by 0.04 after half of training, against lr 0.004 throughout."""
+        base = TrainConfig(
+            epochs=self.patch_epochs,
+            batch_size=128,
+            momentum=0.9,
+            nesterov=True,
+            weight_decay=5e-4,
+            augment=False,
+            checkpoint_every=5,
+        )
+        return {
+            "large lr, then decay": replace(
+                base, lr=0.1, schedule="step", milestones=(0.5,), gamma=0.04
+            ),
+            "small lr": replace(base, lr=0.004, schedule="constant"),
         }
 
     def schedules(self) -> dict[str, tuple[float, float]]:
@@ -1004,6 +1082,9 @@ def run_lr_noise(
     if config.images:
         result["images"] = lr_on_images(config, device, seed, progress, checkpoint_dir)
         result["images_data"] = config.images
+    if config.patch_images:
+        result["patch"] = patch_experiment(config, device, seed, progress, checkpoint_dir)
+        result["patch_data"] = config.patch_images
     return result
 
 
@@ -1035,14 +1116,70 @@ def lr_on_images(config: LRNoiseConfig, device, seed, progress=None, checkpoint_
     return out
 
 
+def patch_experiment(config: LRNoiseConfig, device, seed, progress=None, checkpoint_dir=None):
+    """Li, Wei & Ma's patch experiment: both `patch_schedules` on `config.patch_images` with a
+    patch (`PatchSpec`) added to 80% of the training images, WRN-16-k from the same initial
+    weights, checkpointed per run. Per schedule and epoch: the training loss, the accuracy on
+    the clean test images (their headline number), on test images patched like the training
+    set, and on patches alone (zero image plus patch, random labels)."""
+    train_set, test_set = data.load(config.patch_images)
+    if not train_set.is_image:
+        raise ValueError(f"the patch experiment needs images, not {config.patch_images!r}")
+    spec, classes = config.patch, train_set.num_classes
+    g = torch.Generator().manual_seed(seed)
+    clean_train, clean_test = train_set.inputs().float(), test_set.inputs().float()
+    patterns = patch_patterns(spec, clean_train.shape[1], classes, g)
+    x, kind = add_patches(clean_train, train_set.y, spec, patterns, g)
+    patched_train = data.ArrayData(x, train_set.y, classes, f"{train_set.name}+patch")
+    clean = data.ArrayData(clean_test, test_set.y, classes, test_set.name)
+    x, _ = add_patches(clean_test, test_set.y, spec, patterns, g)
+    patched = data.ArrayData(x, test_set.y, classes, f"{test_set.name}+patch")
+    y_alone = torch.randint(0, classes, (min(1000, len(test_set)),), generator=g)
+    alone = replace(spec, patched=1.0, patch_only=1.0, patch_only_scale=1.0)
+    x, _ = add_patches(
+        torch.zeros(len(y_alone), *clean_test.shape[1:]), y_alone, alone, patterns, g
+    )
+    patch_alone = data.ArrayData(x, y_alone, classes, "patch alone")
+
+    def on_epoch(epoch, model):
+        return {
+            "patched_test_acc": evaluate(model, patched)["acc"],
+            "patch_alone_acc": evaluate(model, patch_alone)["acc"],
+        }
+
+    out = {"kinds": {name: int((kind == k).sum()) for k, name in KIND_NAMES.items()}}
+    for i, (name, schedule) in enumerate(config.patch_schedules().items()):
+        torch.manual_seed(seed)
+        model = models.WideResNet(16, config.patch_widen, classes, clean_train.shape[1])
+        history = _fit(
+            model.to(device),
+            patched_train,
+            clean,
+            schedule,
+            seed=seed,
+            progress=progress,
+            checkpoint_dir=checkpoint_dir,
+            run_name=f"patch{i}",
+            on_epoch=on_epoch,
+        )
+        out[name] = {
+            key: [h[key] for h in history]
+            for key in ("train_loss", "test_acc", "patched_test_acc", "patch_alone_acc")
+        }
+        out[name]["final_clean_test_acc"] = history[-1]["test_acc"]
+    return out
+
+
 def plot_lr_noise(result: dict):
     """Left: training accuracy on the Q-only examples and test accuracy on the P-only ones for
     both schedules, first seed (the order of learning: how far P had generalised when Q was
     memorised); middle: training loss; right: final test accuracy per seed, on the P-only
-    examples and on all, the two schedules joined. With a real-image run (full profile), a
-    second row shows its test accuracy and training loss."""
-    images = result.get("images")
-    fig, grid = plots.subplots(2 if images else 1, 3, width=4.6, height=3.8, squeeze=False)
+    examples and on all, the two schedules joined. With real-image runs (full profile), a
+    second row shows the slide's comparison (test accuracy, training loss) and the patch
+    experiment (clean test accuracy and accuracy on the patch alone)."""
+    images, patch = result.get("images"), result.get("patch")
+    rows = 2 if images or patch else 1
+    fig, grid = plots.subplots(rows, 3, width=4.6, height=3.8, squeeze=False)
     axes = grid[0]
     names = list(result["runs"])
     for k, name in enumerate(names):
@@ -1104,7 +1241,24 @@ def plot_lr_noise(result: dict):
         grid[1][0].set(xlabel="epoch", ylabel="test accuracy", title=title)
         grid[1][1].set(xlabel="epoch", ylabel="training loss", title=title)
         grid[1][0].legend(fontsize=8)
-        grid[1][2].set_visible(False)
+    if patch:
+        ax = grid[1][2]
+        for k, name in enumerate(names):
+            run = patch[name]
+            epochs = np.arange(1, len(run["test_acc"]) + 1)
+            ax.plot(epochs, run["test_acc"], color=f"C{k}", label=f"{name}: clean images")
+            ax.plot(
+                epochs, run["patch_alone_acc"], "--", color=f"C{k}", label=f"{name}: patch alone"
+            )
+        ax.set(
+            xlabel="epoch",
+            ylabel="test accuracy",
+            title=f"Patch experiment, {result.get('patch_data', 'images')}, WRN-16",
+        )
+        ax.legend(fontsize=7)
+    for ax, used in ((grid[-1][0], images), (grid[-1][1], images), (grid[-1][2], patch)):
+        if (images or patch) and not used:
+            ax.set_visible(False)
     return fig
 
 

@@ -177,6 +177,66 @@ def test_lr_noise_on_images_runs_both_schedules(monkeypatch, tmp_path):
     plt.close(fig)
 
 
+def test_add_patches_writes_the_class_patch_in_the_centre():
+    spec = op.PatchSpec()
+    g = torch.Generator().manual_seed(0)
+    z, v = op.patch_patterns(spec, 3, 10, g)
+    assert z.shape == (3, 7, 7) and v.shape == (10, 3, 7, 7)
+    assert v.abs().max() <= spec.separation and not torch.allclose(v[0], v[1])
+    x = torch.randn(4000, 3, 32, 32, generator=g)
+    y = torch.randint(0, 10, (4000,), generator=g)
+    out, kind = op.add_patches(x, y, spec, (z, v), g)
+    frac = {k: float((kind == k).float().mean()) for k in (op.BOTH, op.P_ONLY, op.Q_ONLY)}
+    assert abs(frac[op.P_ONLY] - 0.2) < 0.03 and abs(frac[op.Q_ONLY] - 0.16) < 0.03
+    inside = (slice(None), slice(None), slice(12, 19), slice(12, 19))
+    outside = torch.ones(32, 32, dtype=torch.bool)
+    outside[12:19, 12:19] = False
+    clean, both, alone = kind == op.P_ONLY, kind == op.BOTH, kind == op.Q_ONLY
+    assert torch.equal(out[clean], x[clean])  # clean images untouched
+    assert torch.equal(out[both][..., outside], x[both][..., outside])
+    assert (out[alone][..., outside] == 0).all()  # patch alone: the rest is zero
+    # Inside: z + c v_y, with c = +-1 on patched images and |c| <= 1.75 on patches alone.
+    patched = ~clean
+    offset, vy = out[inside][patched] - z, v[y[patched]]
+    c = (offset * vy).flatten(1).sum(1) / (vy**2).flatten(1).sum(1)
+    assert torch.allclose(offset, c[:, None, None, None] * vy, atol=1e-5)
+    c_both, c_alone = c[both[patched]], c[alone[patched]]
+    assert torch.allclose(c_both.abs(), torch.ones(len(c_both)), atol=1e-5)
+    assert (c_alone.abs() <= spec.patch_only_scale + 1e-5).all()
+    assert (c_both > 0).any() and (c_both < 0).any()
+
+
+def test_patch_experiment_runs_both_schedules_on_fake_images(monkeypatch, tmp_path):
+    """Li, Wei & Ma's patch experiment (full profile, CIFAR-10) on a few fake 32x32 images: both
+    schedules train from the same start, checkpoint, record the three accuracies, and the
+    figure gains its patch panel."""
+    from lowdim_course import data
+
+    g = torch.Generator().manual_seed(0)
+
+    def fake(n):
+        x = torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=g)
+        return data.ArrayData(x, torch.randint(0, 10, (n,), generator=g), 10, "fake")
+
+    monkeypatch.setattr(data, "load", lambda name: (fake(16), fake(8)))
+    config = replace(TINY["overparam_lr_noise"], patch_images="fake", patch_epochs=1, patch_widen=1)
+    result = op.run_lr_noise(config, seed=0, progress=False, checkpoint_dir=tmp_path)
+    patch = result["patch"]
+    assert sum(patch["kinds"].values()) == 16
+    for name in ("large lr, then decay", "small lr"):
+        assert len(patch[name]["patch_alone_acc"]) == 1 and len(patch[name]["test_acc"]) == 1
+    assert (tmp_path / "patch0" / "last.pt").exists() and (tmp_path / "patch1").exists()
+    schedules = config.patch_schedules()
+    assert schedules["large lr, then decay"].lr == 0.1 and schedules["small lr"].lr == 0.004
+    assert schedules["large lr, then decay"].gamma == 0.04
+    fig = op.plot_lr_noise(result)
+    assert len([ax for ax in fig.axes if ax.get_visible()]) == 4
+    plt.close(fig)
+    monkeypatch.setattr(data, "load", lambda name: data.load_digits())
+    with pytest.raises(ValueError, match="needs images"):
+        op.run_lr_noise(replace(config, patch_images="digits"), seed=0, progress=False)
+
+
 def test_lr_noise_schedules():
     config = op.LRNoiseConfig(large_lr=2.0, small_lr=0.2, epochs=10, decay_at=0.3)
     assert config.schedules() == {"large lr, then decay": (2.0, 0.2), "small lr": (0.2, 0.2)}
