@@ -28,9 +28,9 @@ times are on a shared 2-core machine; the numbers are for seeds 0-2):
   0.88-0.93 (seeds 0-4). Both end below training loss 0.02, and the large-then-decay schedule
   is ahead on every seed 0-9: by 1.5-6.7 points on the P-only test examples, 0.2-1.3 on all.
   With one shared hidden layer there was no gain (-1.7 to +0.2 points): P learned on examples
-  with x2 = z did not carry over to examples without it. Five seeds took 43 s batched and 43 s
-  one by one on the 2 CPU cores (compute-bound; the batching is for GPUs, not yet measured
-  there); about 25 s for three seeds. Full: also the slide's ResNet comparison and Li, Wei &
+  with x2 = z did not carry over to examples without it. Five seeds took 37 s batched and 47 s
+  one by one on one CPU thread (the GPU speed-up is not measured); about 25 s for three
+  seeds. Full: also the slide's ResNet comparison and Li, Wei &
   Ma's CIFAR-10 patch experiment.
 - `overparam_compositional`: a binary-tree compositional function of 8 variables, 1000
   training points, 500 full-batch Adam steps: the tree-shaped deep network reaches 10%
@@ -894,7 +894,8 @@ class LRNoiseConfig:
     def patch_schedules(self) -> dict[str, TrainConfig]:
         """Li, Wei & Ma's patch experiment (their public code): WRN-16-10, SGD with Nesterov
         momentum 0.9, weight decay 5e-4, batch 128, no augmentation, 60 epochs; lr 0.1
-        multiplied by 0.04 after half of training, against lr 0.004 throughout."""
+        multiplied by 0.04 from the 30th epoch on, against lr 0.004 throughout. In float32, as
+        theirs: bf16 would round the patch's class signal (+-0.1 on values near 1.25)."""
         base = TrainConfig(
             epochs=self.patch_epochs,
             batch_size=128,
@@ -902,11 +903,12 @@ class LRNoiseConfig:
             nesterov=True,
             weight_decay=5e-4,
             augment=False,
+            mixed_precision=False,
             checkpoint_every=5,
         )
         return {
             "large lr, then decay": replace(
-                base, lr=0.1, schedule="step", milestones=(0.5,), gamma=0.04
+                base, lr=0.1, schedule="step", milestones=(29 / 60,), gamma=0.04
             ),
             "small lr": replace(base, lr=0.004, schedule="constant"),
         }
@@ -944,7 +946,9 @@ class BatchedMLP(nn.Module):
         if split is not None:
             mask[: hidden // 2, split:] = 0
             mask[hidden // 2 :, :split] = 0
-        self.register_buffer("mask", mask)  # masked weights get no gradient: they never act
+        # Masked weights get no gradient: they never act. (The copied initial weights are
+        # scaled for all inputs, so with a split each unit starts 1/sqrt(2) smaller.)
+        self.register_buffer("mask", mask)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (S, B, in) -> (S, B, classes)
         pre = torch.baddbmm(self.b1[:, None, :], x, (self.w1 * self.mask).transpose(1, 2))
@@ -1034,8 +1038,10 @@ def run_lr_noise(
 ):
     """Both schedules on `config.seeds` draws of the data set (seeds seed, seed + 1, ...), each
     draw from the same initial weights for both schedules, all draws trained together. Per
-    schedule and seed: the epoch history and its summary (Q-only and P-only training accuracy
-    just before the decay, final loss, test accuracy on P-only examples)."""
+    schedule and seed: the epoch history and its summary (`_lr_noise_summary`); per seed, the
+    large-then-decay minus small margins on the P-only test examples and on all. With
+    `config.images` / `config.patch_images` (full profile) also the slide's comparison
+    (`lr_on_images`) and Li, Wei & Ma's patch experiment (`patch_experiment`)."""
     seeds = [seed + k for k in range(config.seeds)]
     train_sets, test_sets, nets = [], [], []
     for s in seeds:
@@ -1137,20 +1143,25 @@ def patch_experiment(config: LRNoiseConfig, device, seed, progress=None, checkpo
     clean = data.ArrayData(clean_test, test_set.y, classes, test_set.name)
     x, _ = add_patches(clean_test, test_set.y, spec, patterns, g)
     patched = data.ArrayData(x, test_set.y, classes, f"{test_set.name}+patch")
+    # The patch alone, z +- v_c on a zero image (factor +-1, as on the patched training images).
     y_alone = torch.randint(0, classes, (min(1000, len(test_set)),), generator=g)
-    alone = replace(spec, patched=1.0, patch_only=1.0, patch_only_scale=1.0)
-    x, _ = add_patches(
-        torch.zeros(len(y_alone), *clean_test.shape[1:]), y_alone, alone, patterns, g
+    every = replace(spec, patched=1.0, patch_only=0.0)
+    zeros = torch.zeros(len(y_alone), *clean_test.shape[1:])
+    patch_alone = data.ArrayData(
+        add_patches(zeros, y_alone, every, patterns, g)[0], y_alone, classes, "patch alone"
     )
-    patch_alone = data.ArrayData(x, y_alone, classes, "patch alone")
 
     def on_epoch(epoch, model):
         return {
-            "patched_test_acc": evaluate(model, patched)["acc"],
-            "patch_alone_acc": evaluate(model, patch_alone)["acc"],
+            "patched_test_acc": evaluate(model, patched, mixed_precision=False)["acc"],
+            "patch_alone_acc": evaluate(model, patch_alone, mixed_precision=False)["acc"],
         }
 
-    out = {"kinds": {name: int((kind == k).sum()) for k, name in KIND_NAMES.items()}}
+    out = {
+        "kinds": {name: int((kind == k).sum()) for k, name in KIND_NAMES.items()},
+        "widen": config.patch_widen,
+        "runs": {},
+    }
     for i, (name, schedule) in enumerate(config.patch_schedules().items()):
         torch.manual_seed(seed)
         model = models.WideResNet(16, config.patch_widen, classes, clean_train.shape[1])
@@ -1165,11 +1176,12 @@ def patch_experiment(config: LRNoiseConfig, device, seed, progress=None, checkpo
             run_name=f"patch{i}",
             on_epoch=on_epoch,
         )
-        out[name] = {
+        run = {
             key: [h[key] for h in history]
             for key in ("train_loss", "test_acc", "patched_test_acc", "patch_alone_acc")
         }
-        out[name]["final_clean_test_acc"] = history[-1]["test_acc"]
+        run["final_clean_test_acc"] = history[-1]["test_acc"]
+        out["runs"][name] = run
     return out
 
 
@@ -1246,8 +1258,7 @@ def plot_lr_noise(result: dict):
         grid[1][0].legend(fontsize=8)
     if patch:
         ax = grid[1][2]
-        for k, name in enumerate(names):
-            run = patch[name]
+        for k, (name, run) in enumerate(patch["runs"].items()):
             epochs = np.arange(1, len(run["test_acc"]) + 1)
             ax.plot(epochs, run["test_acc"], color=f"C{k}", label=f"{name}: clean images")
             ax.plot(
@@ -1256,7 +1267,7 @@ def plot_lr_noise(result: dict):
         ax.set(
             xlabel="epoch",
             ylabel="test accuracy",
-            title=f"Patch experiment, {result.get('patch_data', 'images')}, WRN-16",
+            title=f"Patches on {result.get('patch_data', 'images')}, WRN-16-{patch['widen']}",
         )
         ax.legend(fontsize=7)
     for ax, used in ((grid[-1][0], images), (grid[-1][1], images), (grid[-1][2], patch)):

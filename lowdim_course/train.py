@@ -4,7 +4,8 @@ Why it is fast (see benchmarks/train_speed.py for the measurement):
 - the whole data set sits on the device as a tensor; a batch is `x[idx]`, no DataLoader, no PIL;
 - shuffling is `torch.randperm` on the device, augmentation (random crop by pad + translate,
   horizontal flip) is a batched tensor operation on the device;
-- on CUDA the forward pass runs in bf16 autocast with channels_last images (never on CPU);
+- on CUDA the forward pass runs in bf16 autocast (unless `mixed_precision=False`) with
+  channels_last images (never on CPU);
 - nothing forces the host to wait for the GPU inside an epoch: losses and correct counts add
   up on the device and are read once per epoch.
 
@@ -62,6 +63,9 @@ class TrainConfig:
     augment: bool = False  # random crop (pad + translate) and horizontal flip; images only
     crop_padding: int = 4  # pixels of zero padding for the random crop
     drop_last: bool = True  # skip the incomplete last batch (keeps BatchNorm batches full)
+    # bf16 autocast on CUDA; False keeps float32, for inputs whose signal is finer than bf16's
+    # 8-bit mantissa resolves (lecture 6's patch: +-0.1 on top of values near 1.25)
+    mixed_precision: bool = True
     checkpoint_every: int = (
         0  # epochs between checkpoints; 0 writes only at the end if a dir is set
     )
@@ -104,9 +108,9 @@ def augment_batch(x: torch.Tensor, padding: int, generator: torch.Generator) -> 
     return padded[batch, channel, rows, cols]  # (B, C, H, W)
 
 
-def _autocast(device: torch.device):
+def _autocast(device: torch.device, enabled: bool = True):
     # bf16 autocast on CUDA only: on CPU it is slower and changes results.
-    if device.type == "cuda":
+    if enabled and device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
@@ -120,9 +124,14 @@ def _model_inputs(data: ArrayData, x: torch.Tensor, device: torch.device) -> tor
 
 @torch.no_grad()
 def evaluate(
-    model: nn.Module, data: ArrayData, batch_size: int = 1024, loss_fn: Callable | None = None
+    model: nn.Module,
+    data: ArrayData,
+    batch_size: int = 1024,
+    loss_fn: Callable | None = None,
+    mixed_precision: bool = True,
 ) -> dict[str, float]:
-    """Mean loss and accuracy of `model` on `data` (model left in eval mode)."""
+    """Mean loss and accuracy of `model` on `data` (model left in eval mode); bf16 autocast on
+    CUDA unless `mixed_precision=False`."""
     model.eval()
     device = next(model.parameters()).device
     data = data.to(device)
@@ -131,7 +140,7 @@ def evaluate(
     correct = torch.zeros((), device=device, dtype=torch.long)
     for start in range(0, len(data), batch_size):
         xb, yb = data.x[start : start + batch_size], data.y[start : start + batch_size]
-        with _autocast(device):
+        with _autocast(device, mixed_precision):
             logits = model(_model_inputs(data, xb, device))
         loss_sum += loss_fn(logits.float(), yb) * len(yb)
         correct += (logits.argmax(1) == yb).sum()
@@ -305,7 +314,7 @@ def train(
             for group in optimizer.param_groups:
                 if not group.get("fixed_lr"):
                     group["lr"] = lr
-            with _autocast(device):
+            with _autocast(device, config.mixed_precision):
                 logits = model(_model_inputs(data, xb, device))
                 if per_sample is not None:
                     loss = per_sample(logits.float(), yb, idx)
@@ -328,7 +337,9 @@ def train(
             "train_acc": correct.item() / seen,
         }
         if test_data is not None:
-            test = evaluate(model, test_data, loss_fn=loss_fn)
+            test = evaluate(
+                model, test_data, loss_fn=loss_fn, mixed_precision=config.mixed_precision
+            )
             record.update(test_loss=test["loss"], test_acc=test["acc"])
         if on_epoch is not None:
             record.update(on_epoch(epoch + 1, model) or {})

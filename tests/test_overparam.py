@@ -10,7 +10,7 @@ import torch
 
 from lowdim_course import models
 from lowdim_course import overparam as op
-from lowdim_course.train import TrainConfig
+from lowdim_course.train import TrainConfig, lr_factor
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -203,6 +203,7 @@ def test_add_patches_writes_the_class_patch_in_the_centre():
     c_both, c_alone = c[both[patched]], c[alone[patched]]
     assert torch.allclose(c_both.abs(), torch.ones(len(c_both)), atol=1e-5)
     assert (c_alone.abs() <= spec.patch_only_scale + 1e-5).all()
+    assert c_alone.abs().std() > 0.2  # scaled by 1.75 U(0, 1), not +-1
     assert (c_both > 0).any() and (c_both < 0).any()
 
 
@@ -222,13 +223,20 @@ def test_patch_experiment_runs_both_schedules_on_fake_images(monkeypatch, tmp_pa
     config = replace(TINY["overparam_lr_noise"], patch_images="fake", patch_epochs=1, patch_widen=1)
     result = op.run_lr_noise(config, seed=0, progress=False, checkpoint_dir=tmp_path)
     patch = result["patch"]
-    assert sum(patch["kinds"].values()) == 16
+    assert sum(patch["kinds"].values()) == 16 and patch["widen"] == 1
     for name in ("large lr, then decay", "small lr"):
-        assert len(patch[name]["patch_alone_acc"]) == 1 and len(patch[name]["test_acc"]) == 1
+        run = patch["runs"][name]
+        assert len(run["patch_alone_acc"]) == 1 and len(run["test_acc"]) == 1
     assert (tmp_path / "patch0" / "last.pt").exists() and (tmp_path / "patch1").exists()
-    schedules = config.patch_schedules()
-    assert schedules["large lr, then decay"].lr == 0.1 and schedules["small lr"].lr == 0.004
-    assert schedules["large lr, then decay"].gamma == 0.04
+    large, small = config.patch_schedules().values()
+    assert (large.lr, small.lr, large.gamma, small.schedule) == (0.1, 0.004, 0.04, "constant")
+    for schedule in (large, small):
+        assert schedule.nesterov and schedule.momentum == 0.9 and schedule.weight_decay == 5e-4
+        assert schedule.batch_size == 128 and not schedule.augment
+        assert not schedule.mixed_precision  # bf16 would round the +-0.1 class signal
+    # Their decay applies from the 30th of 60 epochs: lr_factor per epoch start.
+    factors = [lr_factor(e / 60, replace(large, epochs=60)) for e in range(60)]
+    assert factors.index(0.04) == 29 and factors[:29] == [1.0] * 29
     fig = op.plot_lr_noise(result)
     assert len([ax for ax in fig.axes if ax.get_visible()]) == 4
     plt.close(fig)
@@ -261,7 +269,7 @@ def test_split_batched_mlp_adds_a_network_of_x1_and_a_network_of_x2():
     """split=k: f(x1, x2) = g(x1) + h(x2), so f(x1, x2) = f(x1, 0) + f(0, x2) - f(0, 0), and
     the units of one half have no weights on the other half's inputs."""
     torch.manual_seed(0)
-    nets = [models.MLP(10, 2, width=8, depth=1) for _ in range(2)]
+    nets = [models.MLP(10, 2, width=6, depth=1) for _ in range(2)]  # halves of 3 units: not 4
     split = op.BatchedMLP(nets, split=4)
     x = torch.randn(2, 7, 10)
     x1, x2 = x.clone(), x.clone()
@@ -272,7 +280,9 @@ def test_split_batched_mlp_adds_a_network_of_x1_and_a_network_of_x2():
     shared = op.BatchedMLP(nets)  # without the split the two halves interact
     assert not torch.allclose(shared(x), shared(x1) + shared(x2) - shared(zero), atol=1e-3)
     split(x).sum().backward()
-    assert split.w1.grad[:, :4, 4:].abs().max() == 0 and split.w1.grad[:, 4:, :4].abs().max() == 0
+    grad = split.w1.grad
+    assert grad[:, :3, 4:].abs().max() == 0 and grad[:, 3:, :4].abs().max() == 0
+    assert (grad[:, :3, :4] != 0).any() and (grad[:, 3:, 4:] != 0).any()
 
 
 def test_batched_mlp_negative_slope_is_a_leaky_relu():

@@ -722,3 +722,16 @@ def test_progress_bar_can_be_silenced(capsys, monkeypatch):
     assert "train" in capsys.readouterr().err
     train(_mlp(), _mixture()[0], TrainConfig(epochs=1, batch_size=30), progress=True)
     assert "train" in capsys.readouterr().err
+
+
+def test_mixed_precision_false_keeps_float32_on_cuda():
+    """bf16 autocast is for CUDA only, and `mixed_precision=False` switches it off there too
+    (checked without a GPU: the context chosen for a CUDA device)."""
+    import contextlib
+
+    from lowdim_course.train import _autocast
+
+    cuda = torch.device("cuda")
+    assert isinstance(_autocast(cuda, enabled=False), contextlib.nullcontext)
+    assert isinstance(_autocast(torch.device("cpu")), contextlib.nullcontext)
+    assert TrainConfig().mixed_precision
