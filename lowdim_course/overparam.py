@@ -1043,6 +1043,9 @@ def run_lr_noise(
     large-then-decay minus small margins on the P-only test examples and on all. With
     `config.images` / `config.patch_images` (full profile) also the slide's comparison
     (`lr_on_images`) and Li, Wei & Ma's patch experiment (`patch_experiment`)."""
+    # Real images are loaded first: a missing data set fails before any training, not after.
+    images = data.load(config.images) if config.images else None
+    patch_images = data.load(config.patch_images) if config.patch_images else None
     seeds = [seed + k for k in range(config.seeds)]
     train_sets, test_sets, nets = [], [], []
     for s in seeds:
@@ -1090,19 +1093,21 @@ def run_lr_noise(
         "seconds": seconds,
     }
     if config.images:
-        result["images"] = lr_on_images(config, device, seed, progress, checkpoint_dir)
+        result["images"] = lr_on_images(config, images, device, seed, progress, checkpoint_dir)
         result["images_data"] = config.images
     if config.patch_images:
-        result["patch"] = patch_experiment(config, device, seed, progress, checkpoint_dir)
+        result["patch"] = patch_experiment(
+            config, patch_images, device, seed, progress, checkpoint_dir
+        )
         result["patch_data"] = config.patch_images
     return result
 
 
-def lr_on_images(config: LRNoiseConfig, device, seed, progress=None, checkpoint_dir=None):
-    """Both image schedules (`LRNoiseConfig.image_schedules`) on `config.images` with
-    ResNet18 from the same initial weights, checkpointed per run: per schedule the final
-    training loss and the test accuracy per epoch."""
-    train_set, test_set = data.load(config.images)
+def lr_on_images(config: LRNoiseConfig, datasets, device, seed, progress=None, checkpoint_dir=None):
+    """Both image schedules (`LRNoiseConfig.image_schedules`) on `datasets`, the (train, test)
+    pair of `config.images`, with ResNet18 from the same initial weights, checkpointed per
+    run: per schedule the final training loss and the test accuracy per epoch."""
+    train_set, test_set = datasets  # data.load(config.images)
     out = {}
     for i, (name, schedule) in enumerate(config.image_schedules().items()):
         torch.manual_seed(seed)
@@ -1126,13 +1131,16 @@ def lr_on_images(config: LRNoiseConfig, device, seed, progress=None, checkpoint_
     return out
 
 
-def patch_experiment(config: LRNoiseConfig, device, seed, progress=None, checkpoint_dir=None):
-    """Li, Wei & Ma's patch experiment: both `patch_schedules` on `config.patch_images` with a
-    patch (`PatchSpec`) added to 80% of the training images, WRN-16-k from the same initial
-    weights, checkpointed per run. Per schedule and epoch: the training loss, the accuracy on
-    the clean test images (their headline number), on test images patched like the training
-    set, and on patches alone (zero image plus patch, random labels)."""
-    train_set, test_set = data.load(config.patch_images)
+def patch_experiment(
+    config: LRNoiseConfig, datasets, device, seed, progress=None, checkpoint_dir=None
+):
+    """Li, Wei & Ma's patch experiment: both `patch_schedules` on `datasets`, the (train, test)
+    pair of `config.patch_images`, with a patch (`PatchSpec`) added to 80% of the training
+    images, WRN-16-k from the same initial weights, checkpointed per run. Per schedule and
+    epoch: the training loss, the accuracy on the clean test images (their headline number),
+    on test images patched like the training set, and on patches alone (zero image plus
+    patch, random labels)."""
+    train_set, test_set = datasets  # data.load(config.patch_images)
     if not train_set.is_image:
         raise ValueError(f"the patch experiment needs images, not {config.patch_images!r}")
     spec, classes = config.patch, train_set.num_classes

@@ -245,6 +245,19 @@ def test_patch_experiment_runs_both_schedules_on_fake_images(monkeypatch, tmp_pa
         op.run_lr_noise(replace(config, patch_images="digits"), seed=0, progress=False)
 
 
+def test_lr_noise_without_cifar_fails_before_training(monkeypatch, tmp_path):
+    """The full config asks for CIFAR-10: offline and without it, the run stops at once with
+    the download command, before any GPU time is spent on the generated data."""
+    from lowdim_course import data
+
+    monkeypatch.setenv("LOWDIM_DATA", str(tmp_path))
+    monkeypatch.setattr(op, "train_sweep", lambda *a, **k: pytest.fail("trained before failing"))
+    for field in ("images", "patch_images"):
+        config = replace(TINY["overparam_lr_noise"], **{field: "cifar10"})
+        with pytest.raises(data.DatasetNotFound, match="lowdim-course download cifar10"):
+            op.run_lr_noise(config, seed=0, progress=False)
+
+
 def test_lr_noise_schedules():
     config = op.LRNoiseConfig(large_lr=2.0, small_lr=0.2, epochs=10, decay_at=0.3)
     assert config.schedules() == {"large lr, then decay": (2.0, 0.2), "small lr": (0.2, 0.2)}
