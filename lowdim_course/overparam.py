@@ -1145,7 +1145,7 @@ def patch_experiment(
         raise ValueError(f"the patch experiment needs images, not {config.patch_images!r}")
     spec, classes = config.patch, train_set.num_classes
     g = torch.Generator().manual_seed(seed)
-    clean_train, clean_test = train_set.inputs().float(), test_set.inputs().float()
+    clean_train, clean_test = train_set.inputs(), test_set.inputs()  # normalised float
     patterns = patch_patterns(spec, clean_train.shape[1], classes, g)
     x, kind = add_patches(clean_train, train_set.y, spec, patterns, g)
     patched_train = data.ArrayData(x, train_set.y, classes, f"{train_set.name}+patch")

@@ -154,9 +154,8 @@ def test_q_pattern_is_not_linearly_separable_but_a_network_learns_it_alone(two_p
     assert float((net(xq).argmax(1) == yq).float().mean()) == 1.0
 
 
-def test_lr_noise_on_images_runs_both_schedules(monkeypatch, tmp_path):
-    """The full profile's real-image comparison, on a few fake 32x32 images (no download):
-    both schedules train from the same start, checkpoint, and the figure gains its second row."""
+def fake_cifar(n_train: int, n_test: int):
+    """(train, test) of random 32x32 colour images with 10 labels, in place of CIFAR-10."""
     from lowdim_course import data
 
     g = torch.Generator().manual_seed(0)
@@ -165,7 +164,15 @@ def test_lr_noise_on_images_runs_both_schedules(monkeypatch, tmp_path):
         x = torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=g)
         return data.ArrayData(x, torch.randint(0, 10, (n,), generator=g), 10, "fake")
 
-    monkeypatch.setattr(data, "load", lambda name: (fake(16), fake(8)))
+    return fake(n_train), fake(n_test)
+
+
+def test_lr_noise_on_images_runs_both_schedules(monkeypatch, tmp_path):
+    """The full profile's real-image comparison, on a few fake 32x32 images (no download):
+    both schedules train from the same start, checkpoint, and the figure gains its second row."""
+    from lowdim_course import data
+
+    monkeypatch.setattr(data, "load", lambda name: fake_cifar(16, 8))
     config = replace(TINY["overparam_lr_noise"], images="fake", image_epochs=1)
     result = op.run_lr_noise(config, seed=0, progress=False, checkpoint_dir=tmp_path)
     assert set(result["images"]) == {"large lr, then decay", "small lr"}
@@ -213,13 +220,7 @@ def test_patch_experiment_runs_both_schedules_on_fake_images(monkeypatch, tmp_pa
     figure gains its patch panel."""
     from lowdim_course import data
 
-    g = torch.Generator().manual_seed(0)
-
-    def fake(n):
-        x = torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=g)
-        return data.ArrayData(x, torch.randint(0, 10, (n,), generator=g), 10, "fake")
-
-    monkeypatch.setattr(data, "load", lambda name: (fake(16), fake(8)))
+    monkeypatch.setattr(data, "load", lambda name: fake_cifar(16, 8))
     config = replace(TINY["overparam_lr_noise"], patch_images="fake", patch_epochs=1, patch_widen=1)
     result = op.run_lr_noise(config, seed=0, progress=False, checkpoint_dir=tmp_path)
     patch = result["patch"]
