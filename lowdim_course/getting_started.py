@@ -67,14 +67,12 @@ class Config:
 
 
 def build_model(config: Config, train_data: datasets.ArrayData) -> torch.nn.Module:
-    if config.model == "mlp":
-        in_dim = int(np.prod(train_data.x.shape[1:]))
-        return models.MLP(
-            in_dim, train_data.num_classes, config.width, config.depth, batchnorm=True
-        )
-    if config.model == "resnet18":
-        return models.ResNet18(train_data.num_classes, in_channels=train_data.x.shape[1])
-    raise ValueError(f"unknown model {config.model!r}: choose 'mlp' or 'resnet18'")
+    """The lecture's network from the course's factory: a BatchNorm MLP or ResNet18."""
+    mlp = {"width": config.width, "depth": config.depth, "batchnorm": True}
+    sizes = mlp if config.model == "mlp" else {}  # ResNet18 keeps its own widths
+    return models.build(
+        config.model, tuple(train_data.x.shape[1:]), train_data.num_classes, **sizes
+    )
 
 
 def pca_2d(h: torch.Tensor) -> torch.Tensor:

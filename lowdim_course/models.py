@@ -1,9 +1,13 @@
-"""The networks the course trains. Each has `features(x)` (the penultimate representation,
-the input of the last linear layer) and `classifier` (that last nn.Linear), so a lecture can
-measure features without forward hooks: `logits == model.classifier(model.features(x))`.
+"""The networks the course trains, and `build`, the one factory every lecture uses for them.
+
+Each network has `features(x)` (the penultimate representation, the input of the last linear
+layer) and `classifier` (that last nn.Linear), so a lecture can measure features without
+forward hooks: `logits == model.classifier(model.features(x))`.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
@@ -194,6 +198,62 @@ class DeepLinearNetwork(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))
+
+
+ARCHITECTURES = ("mlp", "cnn", "resnet18", "wrn")
+
+
+def build(
+    arch: str,
+    in_shape: tuple[int, ...],
+    num_classes: int,
+    *,
+    width: int | None = None,
+    depth: int | None = None,
+    batchnorm: bool = False,
+    feature_dim: int | None = None,
+) -> nn.Module:
+    """The network `arch` for inputs of shape `in_shape` (one example: (D,) or (C, H, W)).
+
+    - 'mlp': `depth` hidden ReLU layers of `width` units (default 3 x 256) on the flattened
+      input, BatchNorm after each linear map if `batchnorm`;
+    - 'cnn': SmallCNN, `width` channels in its first stage (default 32);
+    - 'resnet18': ResNet18 for 32x32 images, `width` stem channels (default 64);
+    - 'wrn': WRN-depth-k, `depth` = 6n + 4 (default 16) and `width` = the widen factor k
+      (default 1).
+
+    `feature_dim` (mlp and resnet18) changes the dimension of `features(x)`: the last hidden
+    layer, or ResNet18's last basic block, is rebuilt with that many outputs. It is rebuilt
+    after the whole network, so every other layer draws the same initial weights whatever
+    `feature_dim` is, and networks that differ only there start from the same point.
+    """
+    sizes = {k: v for k, v in (("width", width), ("depth", depth)) if v is not None}
+    if arch == "mlp":
+        in_dim = math.prod(in_shape)
+        net = MLP(in_dim, num_classes, **sizes, batchnorm=batchnorm)
+        if feature_dim is not None and feature_dim != net.classifier.in_features:
+            # body = [Linear, (BatchNorm1d,) ReLU] * depth: rebuild the last layer's maps.
+            last = [i for i, m in enumerate(net.body) if isinstance(m, nn.Linear)][-1]
+            d_in = net.body[last].in_features
+            net.body[last] = nn.Linear(d_in, feature_dim, bias=not batchnorm)
+            if batchnorm:
+                net.body[last + 1] = nn.BatchNorm1d(feature_dim)
+            net.classifier = nn.Linear(feature_dim, num_classes)
+        return net
+    if feature_dim is not None and arch != "resnet18":
+        raise ValueError(f"feature_dim is supported for 'mlp' and 'resnet18', not {arch!r}")
+    if arch == "cnn":
+        return SmallCNN(num_classes, in_shape[0], **sizes)
+    if arch == "resnet18":
+        net = ResNet18(num_classes, in_shape[0], **sizes)
+        if feature_dim is not None and feature_dim != net.classifier.in_features:
+            c_in = net.classifier.in_features
+            net.stages[-1] = BasicBlock(c_in, feature_dim, 1)
+            net.classifier = nn.Linear(feature_dim, num_classes)
+        return net
+    if arch == "wrn":
+        return WideResNet(sizes.get("depth", 16), sizes.get("width", 1), num_classes, in_shape[0])
+    raise ValueError(f"unknown architecture {arch!r}: choose one of {', '.join(ARCHITECTURES)}")
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -190,3 +190,60 @@ def test_count_parameters_skips_frozen():
     assert models.count_parameters(net) == total
     net.classifier.requires_grad_(False)
     assert models.count_parameters(net) == 4 * 3 + 3
+
+
+# -- the factory every lecture uses -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("arch", "in_shape", "kwargs", "cls", "feature_dim"),
+    [
+        ("mlp", (3, 4, 4), {"width": 16, "depth": 2}, models.MLP, 16),
+        ("cnn", (3, 16, 16), {"width": 4}, models.SmallCNN, 16),
+        ("resnet18", (1, 32, 32), {"width": 8}, models.ResNet18, 64),
+        ("wrn", (3, 32, 32), {"depth": 10, "width": 2}, models.WideResNet, 128),
+    ],
+)
+def test_build_gives_each_architecture_with_its_sizes(arch, in_shape, kwargs, cls, feature_dim):
+    net = models.build(arch, in_shape, 5, **kwargs).eval()
+    assert type(net) is cls
+    with torch.no_grad():
+        h = net.features(torch.randn(2, *in_shape))
+    assert h.shape == (2, feature_dim)
+    assert net.classifier.out_features == 5
+
+
+@pytest.mark.parametrize(("arch", "in_shape"), [("mlp", (12,)), ("resnet18", (3, 32, 32))])
+def test_build_feature_dim_changes_only_the_last_layers(arch, in_shape):
+    """feature_dim rebuilds the last hidden layer (block) after the network, so every other
+    layer starts from the weights it has without feature_dim."""
+    kwargs = {"width": 16, "depth": 3} if arch == "mlp" else {"width": 8}
+    torch.manual_seed(0)
+    plain = models.build(arch, in_shape, 4, **kwargs)
+    torch.manual_seed(0)
+    narrow = models.build(arch, in_shape, 4, feature_dim=4, **kwargs).eval()
+    with torch.no_grad():
+        assert narrow.features(torch.randn(3, *in_shape)).shape == (3, 4)
+    before = plain.state_dict()
+    changed = {
+        name
+        for name, p in narrow.state_dict().items()
+        if name not in before or p.shape != before[name].shape or not torch.equal(p, before[name])
+    }
+    last = "body.4" if arch == "mlp" else "stages.7"  # MLP body: (Linear, ReLU) x 3
+    assert changed, "the last layer should have been rebuilt"
+    assert all(n.startswith((last, "classifier")) for n in changed), changed
+
+
+def test_build_mlp_with_batchnorm_keeps_bias_free_linear_maps():
+    net = models.build("mlp", (12,), 3, width=16, depth=2, batchnorm=True, feature_dim=5)
+    linears = [m for m in net.body if isinstance(m, torch.nn.Linear)]
+    assert all(m.bias is None for m in linears)
+    assert isinstance(net.body[-2], torch.nn.BatchNorm1d) and net.body[-2].num_features == 5
+
+
+def test_build_rejects_what_it_cannot_build():
+    with pytest.raises(ValueError, match="unknown architecture 'vgg'"):
+        models.build("vgg", (3, 32, 32), 10)
+    with pytest.raises(ValueError, match="feature_dim"):
+        models.build("wrn", (3, 32, 32), 10, feature_dim=10)
