@@ -343,10 +343,17 @@ def completion_problem(n1, n2, rank, rate, generator=None, device="cpu"):
 def read_cifar10n(path: Path | str) -> dict[str, torch.Tensor]:
     """The CIFAR-10N label sets from the authors' file (a torch-saved dict of numpy arrays):
     clean_label, aggre_label, random_label1-3 and worse_label, as int64 tensors of 50000 labels
-    in 0..9. Loaded with weights_only=True, allowing only numpy's array reconstruction."""
-    allowed = [np.ndarray, np.dtype, np.dtypes.Int64DType, np.dtypes.Int32DType]
+    in 0..9. Loaded with weights_only=True, allowing only numpy's array reconstruction.
+
+    The authors pickled the file under numpy 1.x, which names the reconstruction function
+    `numpy.core.multiarray._reconstruct`; numpy 2 calls it `numpy._core.multiarray._reconstruct`.
+    torch's weights-only loader matches names, so the function is allowed under both."""
     core = getattr(np, "_core", None) or np.core  # numpy >= 2 moved np.core to np._core
-    allowed.append(core.multiarray._reconstruct)
+    reconstruct = core.multiarray._reconstruct
+    allowed = [np.ndarray, np.dtype, np.dtypes.Int64DType, np.dtypes.Int32DType]
+    allowed += [
+        (reconstruct, f"{m}.multiarray._reconstruct") for m in ("numpy.core", "numpy._core")
+    ]
     try:
         with torch.serialization.safe_globals(allowed):
             raw = torch.load(path, weights_only=True)

@@ -425,3 +425,36 @@ def test_loaders_table():
     assert set(data.LOADERS) == {"digits", "cifar10", "mnist"}
     train, test = data.load("digits")
     assert train.name == "digits-train" and test.name == "digits-test"
+
+
+# ---------------------------------------------------------------- CIFAR-10N label file
+
+
+def save_as_numpy1(obj, path):
+    """torch.save `obj`, then rename numpy 2's `numpy._core` to numpy 1's `numpy.core` inside
+    the pickle, as in the authors' file (saved under numpy 1.x). torch.save writes data.pkl
+    with pickle protocol 2, whose GLOBAL opcodes spell module names as plain text."""
+    import zipfile
+
+    plain = path.with_suffix(".numpy2")
+    torch.save(obj, plain)
+    renamed = 0
+    with zipfile.ZipFile(plain) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zout:
+        for item in zin.infolist():
+            payload = zin.read(item.filename)
+            if item.filename.endswith("data.pkl"):
+                renamed = payload.count(b"numpy._core.multiarray")
+                payload = payload.replace(b"numpy._core.multiarray", b"numpy.core.multiarray")
+            zout.writestr(item, payload)
+    assert renamed, "the pickle did not name numpy._core: the test file would be numpy-2 style"
+
+
+def test_cifar10n_reader_reads_a_file_pickled_under_numpy_1(tmp_path):
+    rng = np.random.default_rng(0)
+    labels = {k: rng.integers(0, 10, 50000).astype(np.int64) for k in data.CIFAR10N_KEYS}
+    path = tmp_path / data.CIFAR10N_FILE
+    save_as_numpy1(labels, path)
+    assert b"numpy.core.multiarray" in path.read_bytes()
+    read = data.read_cifar10n(path)
+    for k in data.CIFAR10N_KEYS:
+        assert torch.equal(read[k], torch.as_tensor(labels[k]))
