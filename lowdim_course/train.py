@@ -194,6 +194,27 @@ def load_checkpoint(path: Path | str, device: torch.device | str = "cpu") -> dic
     return state
 
 
+def _refuse_another_run(path: Path, state: dict, config, seed: int, settings: dict) -> None:
+    """Raise CheckpointError unless the checkpoint was written by this very run: the same
+    config (the checkpoint interval aside), seed and settings."""
+    saved = {k: v for k, v in state["config"].items() if k != "checkpoint_every"}
+    wanted = {k: v for k, v in asdict(config).items() if k != "checkpoint_every"}
+    diff = sorted(k for k in wanted.keys() | saved.keys() if saved.get(k) != wanted.get(k))
+    saved_settings = state.get("settings", {})  # checkpoints from before settings were saved
+    diff += sorted(
+        f"settings.{k}"
+        for k in settings.keys() | saved_settings.keys()
+        if saved_settings.get(k) != settings.get(k)
+    )
+    if state["seed"] != seed:
+        diff.append("seed")
+    if diff:
+        raise CheckpointError(
+            f"{path} comes from a different run (differs in {diff}); "
+            "use another checkpoint_dir, or resume=False to start afresh."
+        )
+
+
 def progress_enabled(progress: bool | None) -> bool:
     """Show progress bars? The argument wins; else LOWDIM_PROGRESS (0/false/no silences)."""
     if progress is not None:
@@ -214,6 +235,7 @@ def train(
     checkpoint_dir: Path | str | None = None,
     resume: bool = False,
     progress: bool | None = None,
+    run_settings: dict | None = None,
 ) -> list[dict]:
     """Train `model` (already on its device) on `data` with SGD; return one dict per epoch.
 
@@ -225,6 +247,10 @@ def train(
     sample indices and returns the loss; its `param_groups()` are added to the optimizer with
     their own fixed learning rates (the schedule does not touch them), and its state is saved in
     checkpoints.
+    `run_settings` (JSON-like values) names what else defines the run: the labels, the model,
+    the lecture's own hyperparameters. It is saved in each checkpoint with the config, the seed
+    and `per_sample.settings()` (if the module has that method), and `resume=True` refuses a
+    checkpoint in which any of them differs, so a changed setting never resumes another run.
     `progress=None` shows a tqdm bar unless $LOWDIM_PROGRESS=0. The model is left in eval mode.
     """
     if per_sample is not None and loss_fn is not None:
@@ -264,17 +290,13 @@ def train(
 
     # Resume: restore everything the next epoch depends on.
     ckpt_path = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir else None
+    settings = dict(run_settings or {})
+    if per_sample is not None and hasattr(per_sample, "settings"):
+        settings["per_sample"] = per_sample.settings()
     start_epoch, step, history, elapsed = 0, 0, [], 0.0
     if resume and ckpt_path is not None and ckpt_path.exists():
         state = load_checkpoint(ckpt_path, device)
-        saved = {k: v for k, v in state["config"].items() if k != "checkpoint_every"}
-        wanted = {k: v for k, v in asdict(config).items() if k != "checkpoint_every"}
-        if saved != wanted or state["seed"] != seed:
-            diff = sorted(k for k in wanted if saved.get(k) != wanted[k])
-            raise CheckpointError(
-                f"{ckpt_path} comes from a different run (differs in {diff or ['seed']}); "
-                "use another checkpoint_dir, or resume=False to start afresh."
-            )
+        _refuse_another_run(ckpt_path, state, config, seed, settings)
         model.load_state_dict(state["model"])
         if per_sample is not None:
             if "per_sample" not in state:
@@ -356,6 +378,7 @@ def train(
                 "step": step,
                 "seed": seed,
                 "config": asdict(config),
+                "settings": settings,
                 "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(),
                 "generator": generator.get_state(),

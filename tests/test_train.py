@@ -651,6 +651,50 @@ def test_resuming_another_run_is_refused(tmp_path):
     resume(cfg)  # the same run resumes fine
 
 
+def test_resuming_a_run_of_other_settings_is_refused(tmp_path):
+    """What defines a run beyond TrainConfig (run_settings, a per-sample module's settings())
+    is saved with the checkpoint: a changed value refuses to resume instead of reading back
+    the old run."""
+
+    class PerSample(torch.nn.Module):
+        def __init__(self, lr):
+            super().__init__()
+            self.lr, self.w = lr, torch.nn.Parameter(torch.zeros(180))
+
+        def settings(self):
+            return {"lr": self.lr}
+
+        def param_groups(self):
+            return [{"params": [self.w], "lr": self.lr}]
+
+        def forward(self, logits, y, idx):
+            return F.cross_entropy(logits, y) + self.w[idx].pow(2).sum()
+
+    train_set = _mixture()[0]
+    cfg = TrainConfig(epochs=1, batch_size=30)
+
+    def run(settings, lr=0.1):
+        return train(
+            _mlp(),
+            train_set,
+            cfg,
+            per_sample=PerSample(lr),
+            checkpoint_dir=tmp_path,
+            resume=True,
+            run_settings=settings,
+            progress=False,
+        )
+
+    run({"noise": 0.2})
+    with pytest.raises(CheckpointError, match=r"settings\.noise"):
+        run({"noise": 0.4})
+    with pytest.raises(CheckpointError, match=r"settings\.per_sample"):
+        run({"noise": 0.2}, lr=1.0)
+    with pytest.raises(CheckpointError, match=r"settings\.labels"):
+        run({"noise": 0.2, "labels": "worst"})
+    assert len(run({"noise": 0.2})) == 1  # the same run is read back
+
+
 # ---------------------------------------------------------------- bad combinations
 
 
