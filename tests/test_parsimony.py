@@ -1,14 +1,18 @@
-"""Lecture 4 (parsimony.py) against identities and independent computations: orthogonal
-initialisation, the DLN and its gradients, D_l, the invariant subspace, compressed updates."""
+"""Lecture 4 (lowdim_course/parsimony/) against identities and independent computations:
+orthogonal initialisation, the DLN and its gradients, D_l, the invariant subspace, compressed
+updates."""
 
+import json
+import re
 from dataclasses import replace
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
 
-from lowdim_course import data
+from lowdim_course import data, models
 from lowdim_course import parsimony as ps
 from lowdim_course.train import TrainConfig
 
@@ -68,7 +72,7 @@ def test_log_linear_fit_and_bound():
 def test_invariant_subspace_on_a_tiny_run():
     """d = 10, rank 1, depth 3: exactly 2 singular values per layer move; the rest stay at eps."""
     g = torch.Generator().manual_seed(4)
-    target = ps._low_rank_target(10, 1, g)
+    target = ps.low_rank_target(10, 1, g)
     start = ps.orthogonal_init([10] * 4, 3e-3, g)
     eye = torch.eye(10, dtype=torch.float64)
     trained, losses, snapshots = ps.train_dln(
@@ -99,31 +103,50 @@ def test_train_dln_weight_decay_and_mask():
 
 
 def test_compressed_and_full_first_steps():
-    """The exact first-order relations of `first_order_updates` (derived in its docstring):
-    full: dW/eta = -L eps^{2(L-1)} G; compressed: -L eps^{2(L-1)} U U^T G~ V V^T
-    - gamma eps^{2L} (G~ V V^T + U U^T G~). Checked to second order in eta."""
+    """The end-to-end change per unit step, (W(1) - W(0)) / eta, after one GD step of size eta,
+    of the full network (eps Q_l initialisation, Q_l orthogonal d x d) and of the compressed one
+    (W~_l = eps I, U and V from `spectral_factors`). To first order in eta:
+
+        full:        -L eps^{2(L-1)} G,                 G = Omega o (W_{L:1}(0) - Phi),
+        compressed:  -L eps^{2(L-1)} U U^T G~ V V^T - gamma eps^{2L} (G~ V V^T + U U^T G~),
+
+    G~ the compressed network's residual (every partial product of the full network is eps^k
+    times an orthogonal matrix; the compressed inner product is eps^L I). So inside the
+    subspace, U^T (change) V, the compressed network moves like the full one times
+    1 + 2 gamma eps^2 / L when the residuals agree: the outer factors add the terms of two extra
+    layers of scale 1. Checked to second order in eta."""
     g = torch.Generator().manual_seed(6)
     m, mask = data.completion_problem(30, 30, 2, 0.5, g)
     phi, mask = m / torch.linalg.matrix_norm(m, 2), mask.double()
-    depth, eps, gamma = 3, 0.3, 1.0
-    out = ps.first_order_updates(phi, mask, depth, eps, 8, gamma, g)
+    depth, eps, gamma, width, eta = 3, 0.3, 1.0, 8, 1e-7
+    full = ps.orthogonal_init([30] * (depth + 1), eps, g)
+    eye = torch.eye(30, dtype=torch.float64)
+    grads, full_start, _ = ps.dln_gradients(full, eye, lambda z: mask * (z - phi))
+    stepped = ps.end_to_end([w - eta * dw for w, dw in zip(full, grads)])
+    full_change = (stepped - full_start) / eta
+    u, v = ps.spectral_factors(phi, mask, width)
+    inner = [eps * torch.eye(width, dtype=torch.float64) for _ in range(depth)]
+    u1, v1, inner1, compressed_start = ps.compressed_step(u, v, inner, phi, mask, eta, gamma)
+    compressed_change = (u1 @ ps.end_to_end(inner1) @ v1.T - compressed_start) / eta
     c = depth * eps ** (2 * (depth - 1))
-    full_pred = -c * mask * (out["full_start"] - phi)
-    torch.testing.assert_close(out["full"], full_pred, rtol=1e-5, atol=1e-7)
-    u, v, gt = out["u"], out["v"], mask * (out["compressed_start"] - phi)
+    full_pred = -c * mask * (full_start - phi)
+    torch.testing.assert_close(full_change, full_pred, rtol=1e-5, atol=1e-7)
+    gt = mask * (compressed_start - phi)
     comp_pred = -c * u @ u.T @ gt @ v @ v.T - gamma * eps ** (2 * depth) * (
         gt @ v @ v.T + u @ u.T @ gt
     )
-    torch.testing.assert_close(out["compressed"], comp_pred, rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(compressed_change, comp_pred, rtol=1e-5, atol=1e-7)
 
 
 def test_compressed_network_with_exact_subspace_solves_factorisation():
     """With Omega = all ones the spectral factors span Phi's singular subspaces, and the
     compressed network converges to Phi even with frozen outer factors (gamma = 0)."""
     g = torch.Generator().manual_seed(7)
-    phi = ps._low_rank_target(20, 2, g)
+    phi = ps.low_rank_target(20, 2, g)
     mask = torch.ones(20, 20, dtype=torch.float64)
-    history = ps.complete_compressed(phi, mask, 3, 4, 0.01, 0.5, 0.0, 1500, record_every=500)
+    history = ps.complete_compressed(
+        phi, mask, depth=3, width=4, eps=0.01, lr=0.5, gamma=0.0, steps=1500, record_every=500
+    )
     assert history[-1][2] < 1e-5  # the floor: eps^3 left in the two unused directions
 
 
@@ -152,3 +175,52 @@ def test_experiment_runs_and_plots(name):
         for ax in fig.axes:
             assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title()
         plt.close(fig)
+
+
+def test_low_rank_target_has_the_stated_spectrum():
+    phi = ps.low_rank_target(12, 3, torch.Generator().manual_seed(8))
+    s = torch.linalg.svdvals(phi)
+    torch.testing.assert_close(s[:3], torch.tensor([1.0, 2 / 3, 1 / 3], dtype=torch.float64))
+    assert s[3:].max() < 1e-12
+
+
+def test_completion_result_carries_each_runs_parameter_count():
+    """The figure labels every run with the count `run_completion` stores, not one it infers."""
+    config = replace(ps.CompletionConfig.quick(), **TINY["parsimony_deep_completion"])
+    result = ps.run_completion(config, seed=0, progress=False)
+    # d = 20, depth 3, width 2 r_hat = 6: L d^2, 2 d w + L w^2, 2 d w + (L - 2) w^2, 2 d^2.
+    assert result["parameters_by_run"] == {
+        "full": 1200,
+        "compressed": 348,
+        "compressed, gamma = 0": 348,
+        "narrow": 276,
+        "full, depth 2": 800,
+    }
+    assert list(result["parameters_by_run"]) == list(result["runs"])
+    fig = ps.plot_completion(result)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    plt.close(fig)
+    assert labels == [f"{name} ({n} parameters)" for name, n in result["parameters_by_run"].items()]
+
+
+def test_mlp_separation_builds_its_network_with_the_factory(monkeypatch):
+    calls = []
+
+    def spy(*args, **kwargs):
+        calls.append((args, kwargs))
+        return build(*args, **kwargs)
+
+    build = models.build
+    monkeypatch.setattr(models, "build", spy)
+    out = ps.mlp_separation(
+        "digits", depth=2, width=16, config=TrainConfig(epochs=1), seed=0, progress=False
+    )
+    assert calls == [(("mlp", (64,), 10), {"width": 16, "depth": 2})]
+    assert len(out["separation"]) == 3  # the input and the two hidden layers
+
+
+def test_notebook_uses_only_public_names():
+    notebook = Path(__file__).parents[1] / "lectures" / "04_law_of_parsimony.ipynb"
+    cells = json.loads(notebook.read_text())["cells"]
+    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    assert not re.findall(r"\b\w+\._\w+", code)

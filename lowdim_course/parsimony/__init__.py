@@ -1,0 +1,98 @@
+"""Lecture 4, the law of parsimony in gradient descent: deep linear networks (DLNs) trained from
+a small orthogonal initialisation learn only inside a low-dimensional invariant subspace (Yaras,
+Wang et al. 2023); what it explains: progressive separation of features across layers (Wang et
+al. 2023; He & Su 2022) and compressed training of deep matrix completion (Kwon et al. 2024).
+
+- `deep_linear`: the eps-orthogonal initialisation, the end-to-end map and its gradients,
+  full-batch gradient descent, and the measurements of the invariant subspace;
+- `separation`: the separation measure D_l across layers, its log-linear fit and bound, and
+  D_l of a ReLU MLP trained with the course's loop;
+- `completion`: full, compressed and narrow deep matrix completion, and parameter counts;
+- `experiments`: the configs, `run_*` and `EXPERIMENTS`; `plots`: the figures.
+
+The notebook writes `from lowdim_course import parsimony as ps` and uses the names below.
+"""
+
+from .completion import (
+    complete_compressed,
+    complete_full,
+    compressed_descent,
+    compressed_step,
+    error_history,
+    parameter_counts,
+    relative_error,
+    spectral_factors,
+)
+from .deep_linear import (
+    DTYPE,
+    dln_backward,
+    dln_forward,
+    dln_gradients,
+    end_to_end,
+    gradient_descent,
+    invariant_subspace,
+    layer_spectra,
+    low_rank_target,
+    orthogonal_init,
+    orthogonal_matrix,
+    train_dln,
+)
+from .experiments import (
+    EXPERIMENTS,
+    CompletionConfig,
+    InvariantConfig,
+    SeparationConfig,
+    dln_separation,
+    run_completion,
+    run_invariant,
+    run_separation,
+)
+from .plots import plot_completion, plot_invariant, plot_separation
+from .separation import (
+    log_linear_fit,
+    mlp_separation,
+    orthogonal_classification_data,
+    separation_bound,
+    separation_by_layer,
+    standardised,
+)
+
+__all__ = [
+    "DTYPE",
+    "EXPERIMENTS",
+    "CompletionConfig",
+    "InvariantConfig",
+    "SeparationConfig",
+    "complete_compressed",
+    "complete_full",
+    "compressed_descent",
+    "compressed_step",
+    "dln_backward",
+    "dln_forward",
+    "dln_gradients",
+    "dln_separation",
+    "end_to_end",
+    "error_history",
+    "gradient_descent",
+    "invariant_subspace",
+    "layer_spectra",
+    "log_linear_fit",
+    "low_rank_target",
+    "mlp_separation",
+    "orthogonal_classification_data",
+    "orthogonal_init",
+    "orthogonal_matrix",
+    "parameter_counts",
+    "plot_completion",
+    "plot_invariant",
+    "plot_separation",
+    "relative_error",
+    "run_completion",
+    "run_invariant",
+    "run_separation",
+    "separation_bound",
+    "separation_by_layer",
+    "spectral_factors",
+    "standardised",
+    "train_dln",
+]
