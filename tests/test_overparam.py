@@ -1,5 +1,6 @@
-"""Lecture 6 (overparam.py): label and pixel randomisation, weight movement, the NTK network and
-its linearisation, the two-pattern data set, the compositional target, tiny experiment runs."""
+"""Lecture 6 (the overparam package): label and pixel randomisation, weight movement, the NTK
+network and its linearisation, full-batch gradient descent, the two-pattern data set, the
+compositional target, tiny experiment runs."""
 
 import math
 from dataclasses import replace
@@ -10,6 +11,7 @@ import torch
 
 from lowdim_course import models
 from lowdim_course import overparam as op
+from lowdim_course.overparam import experiments_lr_noise
 from lowdim_course.train import TrainConfig, lr_factor
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -96,9 +98,37 @@ def test_ntk_network_output_and_linearisation():
     )
 
 
+def test_full_batch_descent_is_plain_gradient_descent_until_it_stops():
+    """The one full-batch loop of the lazy and compositional sweeps: theta <- theta - lr grad on
+    a quadratic, by hand, stopping before the step at which `stop` holds."""
+    target = torch.tensor([3.0, -1.0])
+    theta = torch.nn.Parameter(torch.zeros(2))
+    steps, loss = op.full_batch_descent(
+        lambda: ((theta - target) ** 2).sum(),
+        op.GradientDescent([theta], lr=0.25),
+        max_steps=100,
+        stop=lambda loss: float(loss.detach()) < 1e-2,
+    )
+    # grad = 2 (theta - target): each step halves the distance to the target.
+    expected = target * (1 - 0.5**steps)
+    assert torch.allclose(theta.detach(), expected)
+    assert loss == pytest.approx(float(((expected - target) ** 2).sum()))
+    assert loss < 1e-2 <= float(((target * (1 - 0.5 ** (steps - 1)) - target) ** 2).sum())
+    theta2 = torch.nn.Parameter(torch.zeros(2))
+    steps, _ = op.full_batch_descent(
+        lambda: ((theta2 - target) ** 2).sum(), op.GradientDescent([theta2], lr=0.25), max_steps=3
+    )
+    assert steps == 3 and torch.allclose(theta2.detach(), target * (1 - 0.5**3))
+
+
 def test_fit_slope_recovers_a_power_law():
     x = [1, 2, 4, 8]
     assert op.fit_slope(x, [3 * v**-0.5 for v in x]) == pytest.approx(-0.5)
+
+
+def two_pattern_variant(config, **changes):
+    """`config` (an LRNoiseConfig) with `changes` to its two-pattern run."""
+    return replace(config, two_patterns=replace(config.two_patterns, **changes))
 
 
 @pytest.fixture(scope="module")
@@ -167,17 +197,28 @@ def fake_cifar(n_train: int, n_test: int):
     return fake(n_train), fake(n_test)
 
 
+def spy_on_build(monkeypatch) -> list:
+    """Record the architecture of every network `models.build` makes from now on."""
+    archs, build = [], models.build
+    monkeypatch.setattr(
+        models, "build", lambda arch, *a, **k: archs.append(arch) or build(arch, *a, **k)
+    )
+    return archs
+
+
 def test_lr_noise_on_images_runs_both_schedules(monkeypatch, tmp_path):
     """The full profile's real-image comparison, on a few fake 32x32 images (no download):
     both schedules train from the same start, checkpoint, and the figure gains its second row."""
     from lowdim_course import data
 
     monkeypatch.setattr(data, "load", lambda name: fake_cifar(16, 8))
-    config = replace(TINY["overparam_lr_noise"], images="fake", image_epochs=1)
+    archs = spy_on_build(monkeypatch)
+    config = replace(TINY["overparam_lr_noise"], images=op.ImagesConfig("fake", epochs=1))
     result = op.run_lr_noise(config, seed=0, progress=False, checkpoint_dir=tmp_path)
+    assert archs.count("resnet18") == 2  # from the factory, one per schedule
     assert set(result["images"]) == {"large lr, then decay", "small lr"}
     assert (tmp_path / "images0" / "last.pt").exists() and (tmp_path / "images1").exists()
-    schedules = config.image_schedules()
+    schedules = config.images.schedules()
     assert schedules["large lr, then decay"].lr == 0.1 and schedules["small lr"].lr == 0.001
     fig = op.plot_lr_noise(result)
     assert len([ax for ax in fig.axes if ax.get_visible()]) == 5
@@ -221,15 +262,17 @@ def test_patch_experiment_runs_both_schedules_on_fake_images(monkeypatch, tmp_pa
     from lowdim_course import data
 
     monkeypatch.setattr(data, "load", lambda name: fake_cifar(16, 8))
-    config = replace(TINY["overparam_lr_noise"], patch_images="fake", patch_epochs=1, patch_widen=1)
+    archs = spy_on_build(monkeypatch)
+    config = replace(TINY["overparam_lr_noise"], patch=op.PatchConfig("fake", epochs=1, widen=1))
     result = op.run_lr_noise(config, seed=0, progress=False, checkpoint_dir=tmp_path)
+    assert archs.count("wrn") == 2  # from the factory, one per schedule
     patch = result["patch"]
     assert sum(patch["kinds"].values()) == 16 and patch["widen"] == 1
     for name in ("large lr, then decay", "small lr"):
         run = patch["runs"][name]
         assert len(run["patch_alone_acc"]) == 1 and len(run["test_acc"]) == 1
     assert (tmp_path / "patch0" / "last.pt").exists() and (tmp_path / "patch1").exists()
-    large, small = config.patch_schedules().values()
+    large, small = config.patch.schedules().values()
     assert (large.lr, small.lr, large.gamma, small.schedule) == (0.1, 0.004, 0.04, "constant")
     for schedule in (large, small):
         assert schedule.nesterov and schedule.momentum == 0.9 and schedule.weight_decay == 5e-4
@@ -243,7 +286,8 @@ def test_patch_experiment_runs_both_schedules_on_fake_images(monkeypatch, tmp_pa
     plt.close(fig)
     monkeypatch.setattr(data, "load", lambda name: data.load_digits())
     with pytest.raises(ValueError, match="needs images"):
-        op.run_lr_noise(replace(config, patch_images="digits"), seed=0, progress=False)
+        digits = replace(config, patch=replace(config.patch, dataset="digits"))
+        op.run_lr_noise(digits, seed=0, progress=False)
 
 
 def test_lr_noise_without_cifar_fails_before_training(monkeypatch, tmp_path):
@@ -252,15 +296,34 @@ def test_lr_noise_without_cifar_fails_before_training(monkeypatch, tmp_path):
     from lowdim_course import data
 
     monkeypatch.setenv("LOWDIM_DATA", str(tmp_path))
-    monkeypatch.setattr(op, "train_sweep", lambda *a, **k: pytest.fail("trained before failing"))
-    for field in ("images", "patch_images"):
-        config = replace(TINY["overparam_lr_noise"], **{field: "cifar10"})
+    monkeypatch.setattr(
+        experiments_lr_noise, "train_sweep", lambda *a, **k: pytest.fail("trained before failing")
+    )
+    for part in ({"images": op.ImagesConfig("cifar10")}, {"patch": op.PatchConfig("cifar10")}):
+        config = replace(TINY["overparam_lr_noise"], **part)
         with pytest.raises(data.DatasetNotFound, match="lowdim-course download cifar10"):
             op.run_lr_noise(config, seed=0, progress=False)
 
 
+def test_lr_noise_parts_run_alone_and_networks_come_from_the_factory(monkeypatch):
+    """The two-pattern part of the config runs by itself (`run_two_patterns`) to the result of
+    the whole quick experiment, and its networks are built by `models.build`."""
+    built, build = [], models.build
+    monkeypatch.setattr(models, "build", lambda *a, **k: built.append((a, k)) or build(*a, **k))
+    config = TINY["overparam_lr_noise"]
+    whole = op.run_lr_noise(config, seed=1, progress=False)
+    part = op.run_two_patterns(config.two_patterns, seed=1, progress=False)
+    whole.pop("seconds"), part.pop("seconds")
+    assert whole == part
+    p, width = config.two_patterns.spec.p, config.two_patterns.width
+    assert built == [(("mlp", (2 * p,), 2), {"width": width, "depth": 1})] * 4
+    assert config.images is None and config.patch is None  # quick: generated data only
+    full = op.LRNoiseConfig.full()
+    assert full.images.dataset == "cifar10" and full.patch.dataset == "cifar10"
+
+
 def test_lr_noise_schedules():
-    config = op.LRNoiseConfig(large_lr=2.0, small_lr=0.2, epochs=10, decay_at=0.3)
+    config = op.TwoPatternConfig(large_lr=2.0, small_lr=0.2, epochs=10, decay_at=0.3)
     assert config.schedules() == {"large lr, then decay": (2.0, 0.2), "small lr": (0.2, 0.2)}
     assert config.decay_epoch == 3
 
@@ -315,20 +378,20 @@ def test_lr_noise_summary_reads_when_q_was_first_fitted():
                 "test_by_kind": {"P only": p}}  # fmt: skip
 
     history = [record(0.5, 0.6), record(0.95, 0.7), record(0.6, 0.8), record(1.0, 0.9)]
-    summary = op._lr_noise_summary(0, history, decay=2)
+    summary = experiments_lr_noise._lr_noise_summary(0, history, decay=2)
     assert summary["q_fitted_epoch"] == 2 and summary["p_test_when_q_fitted"] == 0.7
     assert summary["q_before_decay"] == 0.95 and summary["final_test_p_only"] == 0.9
-    never = op._lr_noise_summary(0, [record(0.5, 0.6)] * 3, decay=1)
+    never = experiments_lr_noise._lr_noise_summary(0, [record(0.5, 0.6)] * 3, decay=1)
     assert never["q_fitted_epoch"] is None and never["p_test_when_q_fitted"] is None
 
 
 def test_lr_noise_sweep_equals_separate_runs():
     """Training three seeds together gives each seed the result of training it alone."""
-    config = replace(
+    config = two_pattern_variant(
         op.LRNoiseConfig.quick(), train_samples=100, test_samples=50, width=16, epochs=3, seeds=3
     )
     together = op.run_lr_noise(config, seed=0, progress=False)
-    alone = op.run_lr_noise(replace(config, seeds=1), seed=2, progress=False)
+    alone = op.run_lr_noise(two_pattern_variant(config, seeds=1), seed=2, progress=False)
     for name in together["runs"]:
         a = together["runs"][name][2]["history"]
         b = alone["runs"][name][0]["history"]
@@ -399,7 +462,7 @@ TINY = {
         train=TrainConfig(epochs=2, batch_size=64, lr=0.05, weight_decay=0.0),
     ),
     "overparam_lazy": replace(op.LazyConfig.quick(), samples=32, widths=(32, 128), max_steps=50),
-    "overparam_lr_noise": replace(
+    "overparam_lr_noise": two_pattern_variant(
         op.LRNoiseConfig.quick(), train_samples=100, test_samples=100, width=32, epochs=4, seeds=2
     ),
     "overparam_compositional": replace(
@@ -430,3 +493,17 @@ def test_tiny_runs_are_deterministic():
     b = op.run_lr_noise(config, seed=3, progress=False)
     a.pop("seconds"), b.pop("seconds")  # wall time, the only thing allowed to differ
     assert a == b
+
+
+def test_registry_follows_the_lecture():
+    """EXPERIMENTS lists the experiments in the order the notebook runs them."""
+    import json
+    import re
+    from pathlib import Path
+
+    notebook = Path(__file__).parents[1] / "lectures" / "06_overparameterization.ipynb"
+    cells = json.loads(notebook.read_text())["cells"]
+    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    runs = {run.__name__: name for name, (run, *_) in op.EXPERIMENTS.items()}
+    called = [runs[f] for f in dict.fromkeys(re.findall(r"op\.(run_\w+)\(", code)) if f in runs]
+    assert called == list(op.EXPERIMENTS)

@@ -1,0 +1,161 @@
+"""Lecture 6, over-parameterisation and learning-rate noise: networks with more parameters than
+samples fit anything, random labels included (Zhang et al. 2017), yet generalise on real labels,
+and generalise better the wider they are (Zagoruyko & Komodakis 2016); wide networks barely move
+their weights (the lazy or kernel regime: Jacot, Gabriel & Hongler 2018; Chizat, Oyallon & Bach
+2019); the noise of a large learning rate decides *which* patterns a network learns first (Li,
+Wei & Ma 2019); and depth pays off on compositional targets (Poggio et al. 2017).
+
+The modules, in the lecture's order:
+- `random_labels`: label randomisation and pixel shuffling;
+- `lazy`: relative weight movement, the NTK-parametrised network and its linearisation, the
+  log-log slope fit;
+- `descent`: full-batch gradient descent, the loop of the lazy and compositional sweeps;
+- `lr_noise`: the two-pattern data set, the CIFAR-10 patches, `BatchedMLP` and its seed sweep;
+- `compositional`: the binary-tree target, the tree, shallow and deep networks, their fit and
+  the parameters each needs;
+- `experiments_capacity`, `experiments_lr_noise`, `experiments_compositional`: configs and
+  `run_*`; `experiments`: the `EXPERIMENTS` registry; `plots`: one `plot_*` per experiment.
+
+Experiments (quick profile: scikit-learn digits or generated data, CPU, one torch thread):
+- `overparam_random_labels`: a one-hidden-layer MLP (1024 units) on 600 digits with 0, 25, 50,
+  75, 100% random labels, with shuffled pixels and with random pixels: every condition is
+  fitted, test accuracy falls to chance as the labels become random. Full: ResNet18 on
+  CIFAR-10.
+- `overparam_width`: one-hidden-layer MLPs of width 2 ... 4096 on digits: train and test error
+  and the relative movement of the first layer against width. Full: WRN-40-k on CIFAR-10,
+  k = 1, 2, 4, 8.
+- `overparam_lazy`: two-layer networks in the NTK parametrisation, full-batch gradient descent
+  on 128 digits to the same training loss: the log-log slope of the hidden weights' relative
+  movement against width (theory -1/2) and the gap to the linearised model.
+- `overparam_lr_noise`: the two-pattern data set of Li, Wei & Ma (p = 50, N = 500, 20% P only,
+  20% Q only); a 512-unit network whose halves read x1 and x2 apart, with leaky units; SGD
+  with lr 1.5 decayed to 0.2 after 20% of 300 epochs against lr 0.2 throughout, three seeds
+  trained together (`BatchedMLP`): when each schedule first fits the Q-only examples, and the
+  final test accuracy on the P-only examples and on all. Full: also the slide's ResNet
+  comparison and Li, Wei & Ma's CIFAR-10 patch experiment.
+- `overparam_compositional`: a binary-tree compositional function of 8 variables, 1000
+  training points, 500 full-batch Adam steps: relative test error against parameters for the
+  tree-shaped deep network, a deep MLP and a shallow network.
+"""
+
+from .compositional import (
+    TreeNetwork,
+    compositional_target,
+    deep_network,
+    fit_regression,
+    node_function,
+    parameters_needed,
+    shallow_network,
+)
+from .descent import GradientDescent, full_batch_descent
+from .experiments import (
+    COMPOSITIONAL_FIGURES,
+    EXPERIMENTS,
+    LAZY_FIGURES,
+    LR_NOISE_FIGURES,
+    RANDOM_LABELS_FIGURES,
+    WIDTH_FIGURES,
+)
+from .experiments_capacity import (
+    WRN_TABLE,
+    LazyConfig,
+    RandomLabelsConfig,
+    WidthConfig,
+    run_lazy,
+    run_random_labels,
+    run_width,
+)
+from .experiments_compositional import CompositionalConfig, run_compositional
+from .experiments_lr_noise import (
+    ImagesConfig,
+    LRNoiseConfig,
+    PatchConfig,
+    TwoPatternConfig,
+    lr_on_images,
+    patch_experiment,
+    run_lr_noise,
+    run_two_patterns,
+)
+from .lazy import NTKNetwork, fit_slope, linearized_output, model_at, relative_movement
+from .lr_noise import (
+    BOTH,
+    KIND_NAMES,
+    P_ONLY,
+    Q_ONLY,
+    BatchedMLP,
+    PatchSpec,
+    TwoPatternSpec,
+    add_patches,
+    kind_accuracy,
+    patch_patterns,
+    pattern_directions,
+    train_sweep,
+    two_pattern_data,
+)
+from .plots import plot_compositional, plot_lazy, plot_lr_noise, plot_random_labels, plot_width
+from .random_labels import randomize_labels, shuffle_pixels
+
+__all__ = [
+    # random labels
+    "randomize_labels",
+    "shuffle_pixels",
+    "RandomLabelsConfig",
+    "run_random_labels",
+    "plot_random_labels",
+    # width and the lazy regime
+    "WRN_TABLE",
+    "WidthConfig",
+    "run_width",
+    "plot_width",
+    "relative_movement",
+    "NTKNetwork",
+    "model_at",
+    "linearized_output",
+    "fit_slope",
+    "GradientDescent",
+    "full_batch_descent",
+    "LazyConfig",
+    "run_lazy",
+    "plot_lazy",
+    # learning-rate noise
+    "BOTH",
+    "P_ONLY",
+    "Q_ONLY",
+    "KIND_NAMES",
+    "TwoPatternSpec",
+    "pattern_directions",
+    "two_pattern_data",
+    "PatchSpec",
+    "patch_patterns",
+    "add_patches",
+    "BatchedMLP",
+    "kind_accuracy",
+    "train_sweep",
+    "TwoPatternConfig",
+    "ImagesConfig",
+    "PatchConfig",
+    "LRNoiseConfig",
+    "run_two_patterns",
+    "lr_on_images",
+    "patch_experiment",
+    "run_lr_noise",
+    "plot_lr_noise",
+    # compositional functions
+    "node_function",
+    "compositional_target",
+    "TreeNetwork",
+    "shallow_network",
+    "deep_network",
+    "fit_regression",
+    "parameters_needed",
+    "CompositionalConfig",
+    "run_compositional",
+    "plot_compositional",
+    # the registry
+    "RANDOM_LABELS_FIGURES",
+    "WIDTH_FIGURES",
+    "LAZY_FIGURES",
+    "LR_NOISE_FIGURES",
+    "COMPOSITIONAL_FIGURES",
+    "EXPERIMENTS",
+]

@@ -1,0 +1,50 @@
+"""The lecture's experiments in its order, for the course registry
+(`lowdim_course.experiments` reads `EXPERIMENTS`): name -> (run, config class, figures, one-line
+summary). The configs and runs live in `experiments_capacity` (random labels, width, lazy
+training), `experiments_lr_noise` and `experiments_compositional`; the figures in `plots`."""
+
+from __future__ import annotations
+
+from . import experiments_capacity as capacity
+from . import experiments_compositional as compositional
+from . import experiments_lr_noise as lr_noise
+from . import plots
+
+RANDOM_LABELS_FIGURES = {"random_labels": plots.plot_random_labels}
+WIDTH_FIGURES = {"width": plots.plot_width}
+LAZY_FIGURES = {"lazy": plots.plot_lazy}
+LR_NOISE_FIGURES = {"lr_noise": plots.plot_lr_noise}
+COMPOSITIONAL_FIGURES = {"compositional": plots.plot_compositional}
+
+EXPERIMENTS = {
+    "overparam_random_labels": (
+        capacity.run_random_labels,
+        capacity.RandomLabelsConfig,
+        RANDOM_LABELS_FIGURES,
+        "one network fits true, partly and fully random labels and shuffled pixels",
+    ),
+    "overparam_width": (
+        capacity.run_width,
+        capacity.WidthConfig,
+        WIDTH_FIGURES,
+        "train/test error and weight movement against width (WRN-40-k in full)",
+    ),
+    "overparam_lazy": (
+        capacity.run_lazy,
+        capacity.LazyConfig,
+        LAZY_FIGURES,
+        "NTK parametrisation: relative weight movement falls like width^-1/2",
+    ),
+    "overparam_lr_noise": (
+        lr_noise.run_lr_noise,
+        lr_noise.LRNoiseConfig,
+        LR_NOISE_FIGURES,
+        "large lr + decay vs small lr on a two-pattern data set: order of learning",
+    ),
+    "overparam_compositional": (
+        compositional.run_compositional,
+        compositional.CompositionalConfig,
+        COMPOSITIONAL_FIGURES,
+        "deep vs shallow networks on a binary-tree compositional function",
+    ),
+}

@@ -1,0 +1,320 @@
+"""The experiments of the lecture's first two sections, capacity and width: one network fits
+true labels, random labels and corrupted pixels (`overparam_random_labels`); train and test error
+and weight movement against width (`overparam_width`); and the lazy regime, the weight movement
+of networks in the NTK parametrisation against width and their distance to the linearised model
+(`overparam_lazy`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import torch
+from torch.nn import functional as F
+
+from .. import data, models
+from ..runtime import config_threads
+from ..train import TrainConfig, evaluate
+from .descent import GradientDescent, full_batch_descent
+from .lazy import NTKNetwork, fit_slope, linearized_output, model_at, relative_movement
+from .random_labels import randomize_labels, shuffle_pixels
+from .runs import build_network, fit, load_dataset
+
+# ----------------------------------------------------------------------------------------------
+# Fitting random labels (Zhang, Bengio, Hardt, Recht & Vinyals 2017)
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RandomLabelsConfig:
+    dataset: str = "digits"
+    model: str = "mlp"
+    width: int = 1024  # MLP hidden units (ResNet18 has its own widths)
+    depth: int = 1
+    train_samples: int | None = 600  # a random subset keeps the quick profile quick
+    fractions: tuple = (0.0, 0.25, 0.5, 0.75, 1.0)  # fraction of randomised labels
+    pixels: tuple = ("shuffled", "random")  # input corruptions, with the true labels
+    train: TrainConfig = TrainConfig(
+        epochs=120, batch_size=32, lr=0.1, weight_decay=0.0, schedule="constant"
+    )
+    threads: int = 1
+
+    @classmethod
+    def quick(cls) -> RandomLabelsConfig:
+        return cls()
+
+    @classmethod
+    def full(cls) -> RandomLabelsConfig:
+        # Zhang et al. train without weight decay, dropout or augmentation; ResNet18 here.
+        return cls(
+            dataset="cifar10",
+            model="resnet18",
+            train_samples=None,
+            train=TrainConfig(
+                epochs=150, batch_size=128, lr=0.01, weight_decay=0.0, checkpoint_every=10
+            ),
+            threads=0,
+        )
+
+
+def _conditions(config: RandomLabelsConfig):
+    """(name, fraction of random labels, pixel corruption) for every run."""
+    runs = [(f"{round(100 * f)}% random labels", f, "none") for f in config.fractions]
+    runs += [(f"{p} pixels", 0.0, p) for p in config.pixels]
+    return runs
+
+
+def _corrupt(train_set, test_set, fraction: float, pixels: str, generator):
+    """The condition's training and test sets: `fraction` of the training labels randomised,
+    and the pixels of both sets shuffled ('shuffled'), randomised per image ('random') or kept
+    ('none'). Returns (train, test, mask of the randomised training samples)."""
+    g = generator
+    labels, randomised = randomize_labels(train_set.y, fraction, train_set.num_classes, g)
+    tr, te = replace(train_set, y=labels), test_set
+    if pixels == "shuffled":
+        # One permutation for train and test: the mapping from image to label is kept.
+        perm_seed = int(torch.randint(0, 2**31, (1,), generator=g))
+        tr = replace(tr, x=shuffle_pixels(tr.x, torch.Generator().manual_seed(perm_seed)))
+        te = replace(te, x=shuffle_pixels(te.x, torch.Generator().manual_seed(perm_seed)))
+    elif pixels == "random":
+        tr = replace(tr, x=shuffle_pixels(tr.x, g, per_image=True))
+        te = replace(te, x=shuffle_pixels(te.x, g, per_image=True))
+    return tr, te, randomised
+
+
+@config_threads
+def run_random_labels(
+    config: RandomLabelsConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None
+):
+    """Train the same network on each label/pixel condition; training curves, final training
+    accuracy on the (corrupted) training labels and test accuracy on the true test labels."""
+    train_set, test_set = load_dataset(config.dataset)
+    if config.train_samples is not None:
+        g = torch.Generator().manual_seed(seed)
+        train_set = train_set.subset(
+            torch.randperm(len(train_set), generator=g)[: config.train_samples]
+        )
+    runs = []
+    for i, (name, fraction, pixels) in enumerate(_conditions(config)):
+        g = torch.Generator().manual_seed(1000 * seed + i)
+        tr, te, randomised = _corrupt(train_set, test_set, fraction, pixels, g)
+        torch.manual_seed(seed)
+        model = build_network(
+            config.model,
+            tuple(tr.x.shape[1:]),
+            tr.num_classes,
+            width=config.width,
+            depth=config.depth,
+        ).to(device)
+        history = fit(
+            model,
+            tr,
+            te,
+            config.train,
+            seed=seed,
+            progress=progress,
+            checkpoint_dir=checkpoint_dir,
+            run_name=f"condition{i}",
+        )
+        runs.append(
+            {
+                "name": name,
+                "fraction": fraction,
+                "pixels": pixels,
+                "changed": float((tr.y != train_set.y)[randomised].float().sum() / len(tr.y)),
+                "train_loss": [h["train_loss"] for h in history],
+                "train_acc": [h["train_acc"] for h in history],
+                "test_acc": [h["test_acc"] for h in history],
+                # On the whole training set after training: the loop's running accuracy
+                # averages over an epoch while the weights change.
+                "final_train_acc": evaluate(model, tr.to(device))["acc"],
+                "final_test_acc": history[-1]["test_acc"],
+                "epochs_to_fit": next(
+                    (h["epoch"] for h in history if h["train_acc"] >= 0.999), None
+                ),
+            }
+        )
+    return {"chance": 1.0 / train_set.num_classes, "runs": runs, "data": train_set.name}
+
+
+# ----------------------------------------------------------------------------------------------
+# Width: generalisation and weight movement
+# ----------------------------------------------------------------------------------------------
+
+# Zagoruyko & Komodakis (2016), Table 4 as on the lecture slide: WRN-40-k on CIFAR-10 with
+# standard augmentation, zero training error, test error in percent.
+WRN_TABLE = {
+    1: {"params_m": 0.6, "test_error": 6.85},
+    2: {"params_m": 2.2, "test_error": 5.33},
+    4: {"params_m": 8.9, "test_error": 4.97},
+    8: {"params_m": 36.5, "test_error": 4.66},
+}
+
+
+@dataclass(frozen=True)
+class WidthConfig:
+    dataset: str = "digits"
+    model: str = "mlp"  # one hidden layer; 'wrn' in the full profile
+    depth: int = 1  # hidden layers of the MLP, or the WRN depth
+    widths: tuple = (2, 4, 8, 16, 64, 256, 1024, 4096)  # hidden units or widen factor
+    train: TrainConfig = TrainConfig(
+        epochs=60, batch_size=64, lr=0.05, weight_decay=0.0, schedule="cosine"
+    )
+    threads: int = 1
+
+    @classmethod
+    def quick(cls) -> WidthConfig:
+        return cls()
+
+    @classmethod
+    def full(cls) -> WidthConfig:
+        # The WRN paper's CIFAR-10 recipe: SGD, Nesterov momentum 0.9, weight decay 5e-4,
+        # batch 128, lr 0.1 x 0.2 at epochs 60, 120, 160 of 200, crop + flip augmentation.
+        return cls(
+            dataset="cifar10",
+            model="wrn",
+            depth=40,
+            widths=(1, 2, 4, 8),
+            train=TrainConfig(
+                epochs=200,
+                batch_size=128,
+                lr=0.1,
+                nesterov=True,
+                weight_decay=5e-4,
+                schedule="step",
+                milestones=(0.3, 0.6, 0.8),
+                gamma=0.2,
+                augment=True,
+                checkpoint_every=10,
+            ),
+            threads=0,
+        )
+
+
+@config_threads
+def run_width(config: WidthConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None):
+    """Train one network per width: final training and test error, parameter count, curves, and
+    how far the first layer and the classifier moved from initialisation."""
+    train_set, test_set = load_dataset(config.dataset)
+    in_shape = tuple(train_set.x.shape[1:])
+    runs = []
+    for width in config.widths:
+        torch.manual_seed(seed)
+        model = build_network(
+            config.model, in_shape, train_set.num_classes, width=width, depth=config.depth
+        ).to(device)
+        first = next(p for p in model.parameters() if p.dim() > 1)  # the first weight matrix
+        first_init = first.detach().clone()
+        head_init = model.classifier.weight.detach().clone()
+        history = fit(
+            model,
+            train_set,
+            test_set,
+            config.train,
+            seed=seed,
+            progress=progress,
+            checkpoint_dir=checkpoint_dir,
+            run_name=f"width{width}",
+        )
+        runs.append(
+            {
+                "width": width,
+                "params": models.count_parameters(model),
+                "train_error": 1 - evaluate(model, train_set.to(device))["acc"],
+                "test_error": 1 - history[-1]["test_acc"],
+                "train_error_curve": [1 - h["train_acc"] for h in history],
+                "test_error_curve": [1 - h["test_acc"] for h in history],
+                "movement_first": relative_movement([first.detach()], [first_init]),
+                "movement_head": relative_movement([model.classifier.weight.detach()], [head_init]),
+            }
+        )
+    n = len(train_set)
+    return {"runs": runs, "train_size": n, "data": train_set.name, "model": config.model}
+
+
+# ----------------------------------------------------------------------------------------------
+# The lazy regime: weight movement in the NTK parametrisation
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LazyConfig:
+    samples: int = 128  # digits, targets one-hot minus 1/K
+    widths: tuple = (64, 128, 256, 512, 1024, 2048, 4096)
+    lr: float = 2.0
+    target_loss: float = 0.02  # stop every width at this mean squared error (relative)
+    max_steps: int = 2000
+    threads: int = 1
+
+    @classmethod
+    def quick(cls) -> LazyConfig:
+        return cls()
+
+    @classmethod
+    def full(cls) -> LazyConfig:
+        return cls(samples=1024, widths=(32, 64, 128, 256, 512, 1024, 2048, 4096, 16384, 65536))
+
+
+def _lazy_data(samples: int, seed: int, device):
+    """`samples` standardised digits with regression targets one-hot minus 1/K, and the
+    standardised test inputs: (x, y, x_test)."""
+    train_set, test_set = data.load_digits()
+    g = torch.Generator().manual_seed(seed)
+    idx = torch.randperm(len(train_set), generator=g)[:samples]
+    mean, std = train_set.x.mean(0), train_set.x.std(0) + 1e-3
+    x = ((train_set.x[idx] - mean) / std).to(device)
+    x_test = ((test_set.x - mean) / std).to(device)
+    k = train_set.num_classes
+    y = (F.one_hot(train_set.y[idx], k).float() - 1.0 / k).to(device)
+    return x, y, x_test
+
+
+def _train_lazy(width: int, x, y, x_test, *, config: LazyConfig, seed: int) -> dict:
+    """One width of the lazy sweep: train to the target loss, then measure the movement of the
+    weights and the distance to the linearised model on the test inputs."""
+    k = y.shape[1]
+    scale = float((y**2).mean())
+    gen = torch.Generator().manual_seed(seed + 1)
+    model = NTKNetwork(x.shape[1], width, k, generator=gen).to(x.device)
+    params0 = {n: p.detach().clone() for n, p in model.named_parameters()}
+    f0 = model(x).detach()
+    # Train on the residual to the initial output, so that every width starts from f = 0 (the
+    # random initial function would otherwise add width-dependent noise). The rate is
+    # multiplied by k because the mean runs over the k outputs too.
+    steps, loss = full_batch_descent(
+        lambda: ((model(x) - f0 - y) ** 2).mean(),
+        GradientDescent(model.parameters(), lr=config.lr * k),
+        max_steps=config.max_steps,
+        stop=lambda loss: float(loss.detach()) / scale <= config.target_loss,
+    )
+    with torch.no_grad():
+        out = model(x_test)
+    lin = linearized_output(model, params0, x_test).detach()
+    moved = out - model_at(params0, model, x_test)  # what training changed
+    return {
+        "width": width,
+        "steps": steps,
+        "loss": loss / scale,
+        "movement_W": relative_movement([model.W.detach()], [params0["W"]]),
+        "movement_a": relative_movement([model.a.detach()], [params0["a"]]),
+        "movement_all": relative_movement(
+            [model.W.detach(), model.a.detach()], [params0["W"], params0["a"]]
+        ),
+        # Relative to how far the outputs moved: 0 means training was exactly linear.
+        "linearization_gap": float((out - lin).norm() / moved.norm()),
+    }
+
+
+@config_threads
+def run_lazy(config: LazyConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None):
+    """Full-batch gradient descent on the squared loss, NTK parametrisation, each width stopped
+    at the same relative training loss: movement of W, a and all weights, and the gap to the
+    linearised model on held-out inputs."""
+    x, y, x_test = _lazy_data(config.samples, seed, device)
+    runs = [_train_lazy(w, x, y, x_test, config=config, seed=seed) for w in config.widths]
+    widths = [r["width"] for r in runs]
+    return {
+        "runs": runs,
+        "slope_W": fit_slope(widths, [r["movement_W"] for r in runs]),
+        "slope_all": fit_slope(widths, [r["movement_all"] for r in runs]),
+        "slope_gap": fit_slope(widths, [r["linearization_gap"] for r in runs]),
+    }

@@ -1,0 +1,101 @@
+"""The experiment of the lecture's fourth section, `overparam_compositional`: test error against
+parameter count for a shallow network, a deep MLP and a deep network shaped like the target's
+binary tree (Poggio et al. 2017)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from tqdm.auto import tqdm
+
+from .. import models
+from ..runtime import config_threads
+from ..train import progress_enabled
+from .compositional import (
+    TreeNetwork,
+    compositional_target,
+    deep_network,
+    fit_regression,
+    parameters_needed,
+    shallow_network,
+)
+
+
+@dataclass(frozen=True)
+class CompositionalConfig:
+    d: int = 8
+    train_samples: int = 1000
+    test_samples: int = 2000
+    shallow_widths: tuple = (4, 16, 64, 256)
+    deep_widths: tuple = (4, 8, 16, 32)  # deep MLP with log2(d) hidden layers
+    tree_hidden: tuple = (1, 2, 4, 8)  # hidden units per tree node
+    steps: int = 500  # full-batch Adam, cosine-decayed learning rate
+    lr: float = 0.01
+    target_error: float = 0.1  # relative test MSE at which "parameters needed" is read off
+    threads: int = 1
+
+    @classmethod
+    def quick(cls) -> CompositionalConfig:
+        return cls()
+
+    @classmethod
+    def full(cls) -> CompositionalConfig:
+        return cls(
+            d=16,
+            train_samples=50000,
+            test_samples=10000,
+            shallow_widths=(4, 16, 64, 256, 1024, 4096),
+            deep_widths=(4, 8, 16, 32, 64, 128),
+            tree_hidden=(1, 2, 4, 8, 16, 32),
+            steps=20000,
+            threads=0,
+        )
+
+
+def _families(config: CompositionalConfig) -> dict:
+    """family name -> [(size, a function that builds the network of that size)]."""
+    d, depth = config.d, int(math.log2(config.d))
+    return {
+        "shallow (1 hidden layer)": [
+            (w, lambda w=w: shallow_network(d, w)) for w in config.shallow_widths
+        ],
+        f"deep MLP ({depth} hidden layers)": [
+            (w, lambda w=w: deep_network(d, w, depth)) for w in config.deep_widths
+        ],
+        "deep, shaped like the tree": [
+            (h, lambda h=h: TreeNetwork(d, h)) for h in config.tree_hidden
+        ],
+    }
+
+
+@config_threads
+def run_compositional(
+    config: CompositionalConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None
+):
+    """Test error against parameter count for the three families on the tree target."""
+    g = torch.Generator().manual_seed(seed)
+    x = (2 * torch.rand(config.train_samples, config.d, generator=g) - 1).to(device)
+    x_test = (2 * torch.rand(config.test_samples, config.d, generator=g) - 1).to(device)
+    y, y_test = compositional_target(x), compositional_target(x_test)
+    families = _families(config)
+    total = sum(len(v) for v in families.values())
+    bar = tqdm(total=total, desc="networks", disable=not progress_enabled(progress))
+    out = {}
+    for name, makers in families.items():
+        rows = []
+        for size, make in makers:
+            torch.manual_seed(seed)
+            model = make().to(device)
+            error = fit_regression(model, x, y, x_test, y_test, steps=config.steps, lr=config.lr)
+            rows.append({"size": size, "params": models.count_parameters(model), "error": error})
+            bar.update()
+        out[name] = {
+            "runs": rows,
+            "needed": parameters_needed(
+                [r["params"] for r in rows], [r["error"] for r in rows], config.target_error
+            ),
+        }
+    bar.close()
+    return {"families": out, "target_error": config.target_error, "d": config.d}

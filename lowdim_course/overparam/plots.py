@@ -1,0 +1,209 @@
+"""The lecture's figures, one `plot_*` per experiment, each drawn from a result dict, in the
+lecture's order: random labels, width, lazy training, learning-rate noise, compositional
+functions."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import plots
+from .experiments_capacity import WRN_TABLE
+
+
+def plot_random_labels(result: dict):
+    """Left: training loss per epoch for every condition; right: test accuracy against the
+    fraction of random labels, the pixel conditions as separate markers."""
+    fig, axes = plots.subplots(1, 2, width=5.6, height=3.9)
+    label_runs = [r for r in result["runs"] if r["pixels"] == "none"]
+    pixel_runs = [r for r in result["runs"] if r["pixels"] != "none"]
+    for k, r in enumerate(result["runs"]):
+        style = "-" if r["pixels"] == "none" else "--"
+        epochs = np.arange(1, len(r["train_loss"]) + 1)
+        axes[0].semilogy(epochs, r["train_loss"], style, label=r["name"], color=f"C{k % 8}")
+    axes[0].set(xlabel="epoch", ylabel="training loss", title="Every condition is fitted")
+    axes[0].legend(fontsize=8)
+    fractions = [r["fraction"] for r in label_runs]
+    axes[1].plot(fractions, [r["final_test_acc"] for r in label_runs], "o-", label="test")
+    axes[1].plot(
+        fractions, [r["final_train_acc"] for r in label_runs], "s:", label="train (given labels)"
+    )
+    for k, r in enumerate(pixel_runs):
+        axes[1].plot(
+            [0.0], [r["final_test_acc"]], "D", color=f"C{(k + 3) % 8}", label=f"test, {r['name']}"
+        )
+    axes[1].axhline(result["chance"], color="gray", ls="--", lw=1, label="chance")
+    axes[1].set(
+        xlabel="fraction of random training labels",
+        ylabel="accuracy",
+        ylim=(0, 1.05),
+        title="Test accuracy falls to chance",
+    )
+    axes[1].legend(fontsize=8)
+    return fig
+
+
+def plot_width(result: dict):
+    """Left: train and test error against parameter count (the seed's WRN table beside a full
+    run); right: relative movement of the first layer against width."""
+    fig, axes = plots.subplots(1, 2, width=5.6, height=3.9)
+    runs = result["runs"]
+    params = [r["params"] for r in runs]
+    axes[0].semilogx(params, [100 * r["train_error"] for r in runs], "s:", label="train")
+    axes[0].semilogx(params, [100 * r["test_error"] for r in runs], "o-", label="test")
+    if result.get("model") == "wrn":
+        axes[0].semilogx(
+            [1e6 * v["params_m"] for v in WRN_TABLE.values()],
+            [v["test_error"] for v in WRN_TABLE.values()],
+            "k^--",
+            label="Zagoruyko & Komodakis",
+        )
+    axes[0].axvline(result["train_size"], color="gray", ls="--", lw=1, label="# training samples")
+    axes[0].set(xlabel="parameters", ylabel="error (%)", title="Wider fits, and generalises")
+    axes[0].legend()
+    widths = [r["width"] for r in runs]
+    axes[1].loglog(widths, [r["movement_first"] for r in runs], "o-", label="first layer")
+    axes[1].loglog(widths, [r["movement_head"] for r in runs], "s--", label="classifier")
+    axes[1].set(
+        xlabel="width",
+        ylabel=r"$\|W - W_0\|_F / \|W_0\|_F$",
+        title="Wider networks move less",
+    )
+    axes[1].legend()
+    return fig
+
+
+def plot_lazy(result: dict):
+    """Relative movement of the weights and the distance to the linearised model, log-log
+    against width, with the width^-1/2 reference."""
+    fig, ax = plots.subplots(1, 1, width=6.4, height=4.2)
+    runs = result["runs"]
+    widths = np.array([r["width"] for r in runs], dtype=float)
+    ax.loglog(widths, [r["movement_W"] for r in runs], "o-", label="hidden weights W")
+    ax.loglog(widths, [r["movement_a"] for r in runs], "s-", label="output weights a")
+    ax.loglog(
+        widths, [r["linearization_gap"] for r in runs], "D--", label="gap to linearised model"
+    )
+    ref = runs[0]["movement_W"] * np.sqrt(widths[0] / widths)
+    ax.loglog(widths, ref, "k:", lw=1, label=r"$\propto m^{-1/2}$")
+    title = f"Lazy training: slope {result['slope_W']:.2f} for W"
+    ax.set(xlabel="width m", ylabel="relative change", title=title)
+    ax.legend()
+    return fig
+
+
+def _order_of_learning_panel(ax, result: dict):
+    """Training accuracy on the Q-only examples and test accuracy on the P-only ones per
+    epoch, both schedules, first seed: how far P had generalised when Q was memorised."""
+    for k, (name, runs) in enumerate(result["runs"].items()):
+        history = runs[0]["history"]
+        epochs = np.arange(1, len(history) + 1)
+        q_train = [r["train_by_kind"]["Q only"] for r in history]
+        p_test = [r["test_by_kind"]["P only"] for r in history]
+        ax.plot(epochs, q_train, "-", color=f"C{k}", label=f"{name}: Q only, train")
+        ax.plot(epochs, p_test, "--", color=f"C{k}", label=f"{name}: P only, test")
+    ax.axvline(result["decay_epoch"], color="gray", ls=":", lw=1)
+    ax.set(
+        xlabel="epoch",
+        ylabel="accuracy",
+        title=f"What is learned first (seed {result['seeds'][0]})",
+    )
+    ax.legend(fontsize=7)
+
+
+def _training_loss_panel(ax, result: dict):
+    """Training loss per epoch, both schedules, first seed."""
+    for k, (name, runs) in enumerate(result["runs"].items()):
+        history = runs[0]["history"]
+        epochs = np.arange(1, len(history) + 1)
+        ax.semilogy(epochs, [r["loss"] for r in history], color=f"C{k}", label=name)
+    ax.axvline(result["decay_epoch"], color="gray", ls=":", lw=1)
+    ax.set(xlabel="epoch", ylabel="training loss", title="Both fit the training set")
+    ax.legend(fontsize=8)
+
+
+def _final_accuracy_panel(ax, result: dict):
+    """Final test accuracy per seed, on the P-only examples and on all, the schedules joined."""
+    names = list(result["runs"])
+    for key, marker, color, label in (
+        ("final_test_p_only", "o-", "C2", "P-only examples"),
+        ("final_test_acc", "s--", "C3", "all test examples"),
+    ):
+        finals = np.array([[r[key] for r in result["runs"][n]] for n in names])  # (names, seeds)
+        for s in range(finals.shape[1]):
+            ax.plot(
+                [0, 1],
+                finals[:, s],
+                marker,
+                color=color,
+                alpha=0.7,
+                label=label if s == 0 else None,
+            )
+    ax.set_xticks([0, 1], [n.replace(", then", ",\nthen") for n in names])
+    ax.set(
+        xlim=(-0.4, 1.4),
+        ylabel="final test accuracy",
+        title=f"Generalisation, {len(result['seeds'])} seeds",
+    )
+    ax.legend(fontsize=8)
+
+
+def _image_panels(ax_test, ax_loss, images: dict, dataset: str):
+    """The slide's comparison on real images: test accuracy and training loss per epoch."""
+    for k, (name, run) in enumerate(images.items()):
+        epochs = np.arange(1, len(run["test_acc"]) + 1)
+        ax_test.plot(epochs, run["test_acc"], color=f"C{k}", label=name)
+        ax_loss.semilogy(epochs, run["train_loss"], color=f"C{k}", label=name)
+    title = f"{dataset}, ResNet18"
+    ax_test.set(xlabel="epoch", ylabel="test accuracy", title=title)
+    ax_loss.set(xlabel="epoch", ylabel="training loss", title=title)
+    ax_test.legend(fontsize=8)
+
+
+def _patch_panel(ax, patch: dict, dataset: str):
+    """The patch experiment: accuracy on clean test images and on the patch alone per epoch."""
+    for k, (name, run) in enumerate(patch["runs"].items()):
+        epochs = np.arange(1, len(run["test_acc"]) + 1)
+        ax.plot(epochs, run["test_acc"], color=f"C{k}", label=f"{name}: clean images")
+        ax.plot(epochs, run["patch_alone_acc"], "--", color=f"C{k}", label=f"{name}: patch alone")
+    ax.set(
+        xlabel="epoch",
+        ylabel="test accuracy",
+        title=f"Patches on {dataset}, WRN-16-{patch['widen']}",
+    )
+    ax.legend(fontsize=7)
+
+
+def plot_lr_noise(result: dict):
+    """First row: the order of learning on the first seed, the training loss, and the final
+    test accuracy per seed. With real-image runs (full profile), a second row shows the
+    slide's comparison (test accuracy, training loss) and the patch experiment (clean test
+    accuracy and accuracy on the patch alone); panels without a run are hidden."""
+    images, patch = result.get("images"), result.get("patch")
+    rows = 2 if images or patch else 1
+    fig, grid = plots.subplots(rows, 3, width=4.6, height=3.8, squeeze=False)
+    _order_of_learning_panel(grid[0][0], result)
+    _training_loss_panel(grid[0][1], result)
+    _final_accuracy_panel(grid[0][2], result)
+    if images:
+        _image_panels(grid[1][0], grid[1][1], images, result.get("images_data", "images"))
+    if patch:
+        _patch_panel(grid[1][2], patch, result.get("patch_data", "images"))
+    if rows == 2:
+        for ax, used in zip(grid[1], (images, images, patch)):
+            ax.set_visible(bool(used))
+    return fig
+
+
+def plot_compositional(result: dict):
+    """Relative test error against parameters, one curve per family, the target as a line."""
+    fig, ax = plots.subplots(1, 1, width=6.4, height=4.2)
+    for k, (name, fam) in enumerate(result["families"].items()):
+        runs = fam["runs"]
+        ax.loglog(
+            [r["params"] for r in runs], [r["error"] for r in runs], "os^"[k % 3] + "-", label=name
+        )
+    ax.axhline(result["target_error"], color="gray", ls="--", lw=1, label="target error")
+    title = f"A binary-tree function of {result['d']} variables"
+    ax.set(xlabel="parameters", ylabel="relative test MSE", title=title)
+    ax.legend()
+    return fig
