@@ -1,7 +1,11 @@
-"""Lecture 5 (robust.py): label noise, the linear model against its convex problem, SOP's
-corrections and its place in the training loop, the CIFAR-10N reader."""
+"""Lecture 5 (the robust package): label noise, the linear model against its convex problem,
+SOP's corrections and its place in the training loop, the network it trains, the CIFAR-10N
+reader."""
 
+import json
+import re
 from dataclasses import replace
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -199,11 +203,49 @@ def test_noisy_training_resumes_from_its_checkpoints(tmp_path):
     train_set, test_set = rb.standardized_digits()
     noisy, corrupted = rb.symmetric_noise(train_set.y, 0.4, 10, torch.Generator().manual_seed(0))
     config = replace(rb.SOPConfig.quick(), width=16, train=train.TrainConfig(epochs=2))
-    args = (train_set, test_set, noisy, corrupted, "sop", config, 0)
-    first, _, sop1 = rb.train_with_noise(*args, checkpoint_dir=tmp_path)
-    again, _, sop2 = rb.train_with_noise(*args, checkpoint_dir=tmp_path)
+    args = (train_set, test_set, noisy, corrupted)
+    kwargs = {"method": "sop", "config": config, "seed": 0, "checkpoint_dir": tmp_path}
+    first, _, sop1 = rb.train_with_noise(*args, **kwargs)
+    again, _, sop2 = rb.train_with_noise(*args, **kwargs)
     assert again == first
     torch.testing.assert_close(sop2.u.detach(), sop1.u.detach(), rtol=0, atol=0)
+
+
+def test_the_network_comes_from_the_course_factory(monkeypatch):
+    """train_with_noise builds its network with models.build: the MLP at the config's width and
+    depth, ResNet18 at its own widths (the MLP's width must not reach it)."""
+    calls = []
+    real_build = models.build
+
+    def spy(*args, **kwargs):
+        calls.append((args, kwargs))
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(models, "build", spy)
+    train_set, test_set = rb.standardized_digits()
+    noisy, corrupted = rb.symmetric_noise(train_set.y, 0.4, 10, torch.Generator().manual_seed(0))
+    config = replace(rb.SOPConfig.quick(), width=16, train=train.TrainConfig(epochs=1))
+    rb.train_with_noise(train_set, test_set, noisy, corrupted, method="ce", config=config)
+    assert calls == [(("mlp", (64,), 10), {"width": 16, "depth": 2})]
+    labels = torch.zeros(2, dtype=torch.long)
+    images = data.ArrayData(torch.zeros(2, 3, 32, 32, dtype=torch.uint8), labels, 10, "cifar")
+    torch.manual_seed(0)
+    net = rb.build_network(rb.SOPConfig.full(), images)
+    torch.manual_seed(0)
+    expected = real_build("resnet18", (3, 32, 32), 10)
+    assert net.state_dict().keys() == expected.state_dict().keys()
+    for key, value in expected.state_dict().items():
+        assert torch.equal(net.state_dict()[key], value), key
+
+
+def test_the_notebook_uses_only_public_names():
+    """Every `rb.NAME` in the lecture's code cells is one of the package's public names."""
+    path = Path(__file__).resolve().parent.parent / "lectures" / "05_robust_training.ipynb"
+    cells = json.loads(path.read_text())["cells"]
+    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    used = set(re.findall(r"\brb\.(\w+)", code))
+    assert used and used <= set(rb.__all__), sorted(used - set(rb.__all__))
+    assert not re.search(r"\b\w+\._[a-z]", code), "a private name in the notebook"
 
 
 TINY = {

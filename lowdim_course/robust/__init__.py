@@ -1,0 +1,80 @@
+"""Lecture 5, robust training under label noise: over-parameterised networks memorise wrong
+labels; label noise is a sparse corruption, and sparse over-parameterisation (SOP, Liu, Zhu, Qu &
+You 2022) models it with per-sample terms u_i * u_i - v_i * v_i whose implicit bias is sparse
+(Vaskevicius, Kanade & Rebeschini 2019; Zhao, Yang & He 2019).
+
+- `noise`: symmetric and asymmetric label noise, the noisy digits, CIFAR-10N's human label sets
+  and the seed's published table;
+- `hadamard`: the linear model y = J theta* + s*, gradient descent with the Hadamard product
+  u o u - v o v, its effective l1 weight, and the convex l1 problem it solves;
+- `sop`: SOP's per-sample corrections for networks, the ROC AUC of ||s_i||, and training with
+  noisy labels through `train.train`;
+- `experiments`: `robust_linear`, `robust_overfitting`, `robust_sop` and the `EXPERIMENTS` dict;
+- `plots`: their figures.
+"""
+
+from .experiments import (
+    EXPERIMENTS,
+    LINEAR_FIGURES,
+    OVERFITTING_FIGURES,
+    SOP_FIGURES,
+    LinearConfig,
+    NoisyTrainingConfig,
+    OverfittingConfig,
+    SOPConfig,
+    run_linear,
+    run_overfitting,
+    run_sop,
+)
+from .hadamard import DTYPE, effective_l1_weight, hadamard_gd, l1_regularized, linear_problem
+from .noise import (
+    CIFAR10_FLIPS,
+    CIFAR10N_NOISE_RATES,
+    CIFAR10N_PUBLISHED,
+    CIFAR10N_SETS,
+    DIGITS_FLIPS,
+    asymmetric_noise,
+    load_cifar10n,
+    noisy_data,
+    standardized_digits,
+    symmetric_noise,
+)
+from .plots import plot_linear, plot_overfitting, plot_sop
+from .sop import SOP, build_network, memorisation_probe, roc_auc, train_with_noise
+
+__all__ = [
+    "CIFAR10N_NOISE_RATES",
+    "CIFAR10N_PUBLISHED",
+    "CIFAR10N_SETS",
+    "CIFAR10_FLIPS",
+    "DIGITS_FLIPS",
+    "DTYPE",
+    "EXPERIMENTS",
+    "LINEAR_FIGURES",
+    "OVERFITTING_FIGURES",
+    "SOP",
+    "SOP_FIGURES",
+    "LinearConfig",
+    "NoisyTrainingConfig",
+    "OverfittingConfig",
+    "SOPConfig",
+    "asymmetric_noise",
+    "build_network",
+    "effective_l1_weight",
+    "hadamard_gd",
+    "l1_regularized",
+    "linear_problem",
+    "load_cifar10n",
+    "memorisation_probe",
+    "noisy_data",
+    "plot_linear",
+    "plot_overfitting",
+    "plot_sop",
+    "roc_auc",
+    "run_linear",
+    "run_overfitting",
+    "run_sop",
+    "standardized_digits",
+    "symmetric_noise",
+    "train_with_noise",
+]

@@ -1,0 +1,245 @@
+"""The lecture's experiments: configs (`quick()`, `full()`), `run_*` and the `EXPERIMENTS` dict
+the registry reads.
+
+- `robust_linear`: a linear system with grossly corrupted equations: Hadamard GD against least
+  squares and the convex l1 problem, then its error over (alpha, tau).
+- `robust_overfitting`: an MLP on digits with symmetric label noise, trained by cross-entropy:
+  test accuracy peaks early, then falls as the network reproduces the corrupted labels.
+- `robust_sop`: cross-entropy against SOP at several noise rates, and the ROC AUC of ||s_i||
+  for flagging the corrupted samples.
+The quick profile runs on one torch thread on the CPU; the full profile trains ResNet18 on
+CIFAR-10 (and CIFAR-10N's human label sets).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .. import metrics
+from ..runtime import config_threads
+from ..train import TrainConfig
+from .hadamard import effective_l1_weight, hadamard_gd, l1_regularized, linear_problem
+from .noise import load_cifar10n, noisy_data
+from .plots import plot_linear, plot_overfitting, plot_sop
+from .sop import roc_auc, train_with_noise
+
+
+@dataclass(frozen=True)
+class LinearConfig:
+    n: int = 200  # equations (samples)
+    p: int = 50  # unknowns
+    corrupted: int = 20  # non-zeros of s*
+    alpha: float = 0.3  # discrepant learning rate of (u, v)
+    tau: float = 1e-6  # initial u = v
+    lr: float = 0.3  # GD step for theta
+    steps: int = 10000  # GD steps of the main run
+    alphas: tuple = (0.1, 0.3, 1.0, 3.0)  # the sweep's discrepant rates
+    taus: tuple = (1e-2, 1e-4, 1e-6)  # the sweep's initial scales
+    sweep_steps: int = 5000  # GD steps of each sweep run
+    threads: int = 1  # torch CPU threads (0: leave the setting)
+
+    @classmethod
+    def quick(cls) -> LinearConfig:
+        return cls()
+
+    @classmethod
+    def full(cls) -> LinearConfig:
+        return cls(n=2000, p=500, corrupted=200, steps=50000, sweep_steps=30000, threads=0)
+
+
+@config_threads
+def run_linear(config: LinearConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None):
+    """Hadamard GD, least squares and the convex l1 problem on one corrupted linear system;
+    then the error of Hadamard GD over (alpha, tau). No checkpoints."""
+    g = torch.Generator().manual_seed(seed)
+    j, y, theta_star, s_star = linear_problem(config.n, config.p, config.corrupted, g)
+
+    def error(theta):
+        return ((theta - theta_star).norm() / theta_star.norm()).item()
+
+    theta, s, history = hadamard_gd(
+        j, y, config.alpha, config.tau, config.lr, config.steps, record_every=config.steps // 100
+    )
+    lam = effective_l1_weight(config.alpha, config.tau)
+    theta_cvx, s_cvx = l1_regularized(j, y, lam)
+    theta_ls = torch.linalg.lstsq(j, y[:, None]).solution[:, 0]
+    sweep = np.zeros((len(config.alphas), len(config.taus)))
+    for a, alpha in enumerate(config.alphas):
+        for b, tau in enumerate(config.taus):
+            # The (u, v) step alpha * lr times their curvature ~4|s| must stay below 2.
+            lr = min(config.lr, 0.1 / alpha)
+            sweep[a, b] = error(hadamard_gd(j, y, alpha, tau, lr, config.sweep_steps)[0])
+    return {
+        "steps": [step for step, _ in history],
+        "error_path": [error(t) for _, t in history],
+        "theta_error": error(theta),
+        "s_error": ((s - s_star).norm() / s_star.norm()).item(),
+        "least_squares_error": error(theta_ls),
+        "convex_error": error(theta_cvx),
+        "gd_vs_convex": ((theta - theta_cvx).norm() / theta_cvx.norm()).item(),
+        "lambda": lam,
+        "s_true": s_star,
+        "s_recovered": s,
+        "s_least_squares": y - j @ theta_ls,
+        "alphas": list(config.alphas),
+        "taus": list(config.taus),
+        "sweep_error": sweep,
+    }
+
+
+@dataclass(frozen=True)
+class NoisyTrainingConfig:
+    dataset: str = "digits"  # 'digits' (standardised features) | 'cifar10'
+    model: str = "mlp"  # 'mlp' | 'resnet18' (models.build)
+    width: int = 256  # MLP hidden width (ResNet18 keeps its own widths)
+    depth: int = 2  # MLP hidden layers
+    noise: str = "symmetric"  # 'symmetric' | 'asymmetric' (class pairs, noise.py)
+    rates: tuple = (0.4,)  # fractions of corrupted training labels
+    train: TrainConfig = TrainConfig(epochs=100, batch_size=128, lr=0.1, weight_decay=5e-4)
+    sop_lr_u: float = 100.0  # SGD learning rate of SOP's u (fixed, no momentum or decay)
+    sop_lr_v: float = 100.0  # ... and of v
+    sop_init_std: float = 1e-4  # std of u's and v's initial N(0, std^2) entries
+    threads: int = 1  # torch CPU threads (0: leave the setting)
+
+    @classmethod
+    def quick(cls) -> NoisyTrainingConfig:
+        return cls()
+
+    @classmethod
+    def full(cls) -> NoisyTrainingConfig:
+        # ResNet18 on CIFAR-10 (the paper uses ResNet34; same schedule family), 300 epochs.
+        return cls(
+            dataset="cifar10",
+            model="resnet18",
+            train=TrainConfig(
+                epochs=300, lr=0.02, weight_decay=5e-4, augment=True, checkpoint_every=10
+            ),
+            sop_lr_u=10.0,
+            sop_lr_v=10.0,
+            sop_init_std=1e-8,
+            threads=0,
+        )
+
+
+@dataclass(frozen=True)
+class OverfittingConfig(NoisyTrainingConfig):
+    """Cross-entropy at the last of `rates`; quick() and full() are NoisyTrainingConfig's."""
+
+
+@config_threads
+def run_overfitting(
+    config: OverfittingConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None
+):
+    """Cross-entropy on noisy labels (at the last of `config.rates`): accuracies per epoch, the
+    fraction of corrupted labels the network reproduces, and where the corrupted samples'
+    features end up."""
+    rate = config.rates[-1]
+    train_set, test_set, noisy, corrupted = noisy_data(config, rate, seed)
+    folder = Path(checkpoint_dir) / "ce" if checkpoint_dir else None
+    settings = {"config": config, "seed": seed, "device": device, "progress": progress}
+    history, model, _ = train_with_noise(
+        train_set, test_set, noisy, corrupted, method="ce", checkpoint_dir=folder, **settings
+    )
+    with torch.no_grad():
+        feats = model.features(train_set.inputs().to(device)).cpu()
+    means = metrics.class_means(feats, noisy, train_set.num_classes)
+    nearest = metrics.nearest_class_mean_predict(means, feats)
+    test = [h["test_acc"] for h in history]
+    return {
+        "rate": rate,
+        "epochs": [h["epoch"] for h in history],
+        "test_acc": test,
+        "fits_noisy": [h["fits_noisy"] for h in history],
+        "memorised": [h["memorised"] for h in history],
+        "clean_train_acc": [h["clean_train_acc"] for h in history],
+        "peak_test_acc": max(test),
+        "peak_epoch": int(np.argmax(test)) + 1,
+        "final_test_acc": test[-1],
+        # Of the corrupted samples, the fraction whose feature is nearest to the mean of its
+        # *wrong* label's class: the features collapsed onto the wrong classes.
+        "collapsed_to_wrong": (nearest == noisy)[corrupted].double().mean().item(),
+        "within_between_noisy": metrics.within_between_ratio(feats, noisy, train_set.num_classes),
+    }
+
+
+@dataclass(frozen=True)
+class SOPConfig(NoisyTrainingConfig):
+    rates: tuple = (0.0, 0.2, 0.4)
+    cifar10n_sets: tuple = ()  # CIFAR-10N human label sets to train on (full profile)
+
+    @classmethod
+    def full(cls) -> SOPConfig:
+        sets = ("aggregate", "random1", "random2", "random3", "worst")
+        return replace(super().full(), rates=(0.0, 0.2, 0.4, 0.6), cifar10n_sets=sets)
+
+
+def _sop_record(history, sop, noisy, corrupted, rate) -> dict:
+    """One run's summary; for SOP under noise also ||s_i|| and its ROC AUC for the corrupted."""
+    record = {
+        "test_acc": [h["test_acc"] for h in history],
+        "final_test_acc": history[-1]["test_acc"],
+        "best_test_acc": max(h["test_acc"] for h in history),
+        "memorised": history[-1]["memorised"],
+    }
+    if sop is not None and rate > 0:
+        scores = sop.scores(noisy)
+        record["auc"] = roc_auc(scores, corrupted)
+        record["scores_clean"] = scores[~corrupted]
+        record["scores_corrupted"] = scores[corrupted]
+    return record
+
+
+@config_threads
+def run_sop(config: SOPConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None):
+    """CE and SOP at each noise rate: final and best test accuracy, memorised corrupted labels,
+    and (SOP) the ROC AUC of ||s_i|| for flagging the corrupted samples."""
+    settings = {"config": config, "seed": seed, "device": device, "progress": progress}
+    runs = {}
+    problems = [(f"{rate:g}", *noisy_data(config, rate, seed)) for rate in config.rates]
+    problems += [(name, *load_cifar10n(name)) for name in config.cifar10n_sets]
+    for key, train_set, test_set, noisy, corrupted in problems:
+        rate = corrupted.float().mean().item()
+        for method in ("ce", "sop"):
+            folder = Path(checkpoint_dir) / f"{method}_{key}" if checkpoint_dir else None
+            history, _, sop = train_with_noise(
+                train_set,
+                test_set,
+                noisy,
+                corrupted,
+                method=method,
+                checkpoint_dir=folder,
+                **settings,
+            )
+            runs[f"{method} {key}"] = _sop_record(history, sop, noisy, corrupted, rate)
+    return {"rates": list(config.rates), "cifar10n_sets": list(config.cifar10n_sets), "runs": runs}
+
+
+LINEAR_FIGURES = {"linear_model": plot_linear}
+OVERFITTING_FIGURES = {"overfitting": plot_overfitting}
+SOP_FIGURES = {"sop": plot_sop}
+
+# name -> (run, config class, figures, one-line summary), for experiments.py to register.
+EXPERIMENTS = {
+    "robust_linear": (
+        run_linear,
+        LinearConfig,
+        LINEAR_FIGURES,
+        "y = J theta + s: Hadamard GD recovers theta and sparse s, least squares does not",
+    ),
+    "robust_overfitting": (
+        run_overfitting,
+        OverfittingConfig,
+        OVERFITTING_FIGURES,
+        "cross-entropy memorises noisy labels; test accuracy peaks then falls",
+    ),
+    "robust_sop": (
+        run_sop,
+        SOPConfig,
+        SOP_FIGURES,
+        "CE vs sparse over-parameterisation (SOP) at 0/20/40% label noise",
+    ),
+}
