@@ -194,24 +194,34 @@ def load_checkpoint(path: Path | str, device: torch.device | str = "cpu") -> dic
     return state
 
 
+def _flat(settings: dict, prefix: str) -> dict:
+    """{'a': {'b': 1}} -> {'<prefix>a.b': 1}, so a refusal names the very setting that differs."""
+    flat = {}
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
 def _refuse_another_run(path: Path, state: dict, config, seed: int, settings: dict) -> None:
     """Raise CheckpointError unless the checkpoint was written by this very run: the same
     config (the checkpoint interval aside), seed and settings."""
     saved = {k: v for k, v in state["config"].items() if k != "checkpoint_every"}
     wanted = {k: v for k, v in asdict(config).items() if k != "checkpoint_every"}
     diff = sorted(k for k in wanted.keys() | saved.keys() if saved.get(k) != wanted.get(k))
-    saved_settings = state.get("settings", {})  # checkpoints from before settings were saved
-    diff += sorted(
-        f"settings.{k}"
-        for k in settings.keys() | saved_settings.keys()
-        if saved_settings.get(k) != settings.get(k)
-    )
+    # Checkpoints from before settings were saved have none: any wanted setting differs.
+    saved_settings = _flat(state.get("settings", {}), "settings.")
+    wanted_settings = _flat(settings, "settings.")
+    keys = saved_settings.keys() | wanted_settings.keys()
+    diff += sorted(k for k in keys if saved_settings.get(k) != wanted_settings.get(k))
     if state["seed"] != seed:
         diff.append("seed")
     if diff:
         raise CheckpointError(
             f"{path} comes from a different run (differs in {diff}); "
-            "use another checkpoint_dir, or resume=False to start afresh."
+            "delete that folder (or use another checkpoint_dir, or resume=False) to start afresh."
         )
 
 

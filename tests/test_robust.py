@@ -211,6 +211,71 @@ def test_noisy_training_resumes_from_its_checkpoints(tmp_path):
     torch.testing.assert_close(sop2.u.detach(), sop1.u.detach(), rtol=0, atol=0)
 
 
+def test_a_changed_sop_setting_never_reads_back_the_old_run(tmp_path):
+    """SOP's rates and initial scale, the network and the noisy labels key a run's checkpoint:
+    after changing any of them, the rerun refuses the old checkpoint instead of returning the
+    old run's results."""
+    train_set, test_set = rb.standardized_digits()
+    noisy, corrupted = rb.symmetric_noise(train_set.y, 0.4, 10, torch.Generator().manual_seed(0))
+    config = replace(rb.SOPConfig.quick(), width=16, train=train.TrainConfig(epochs=1))
+    args = (train_set, test_set, noisy, corrupted)
+    rb.train_with_noise(*args, method="sop", config=config, checkpoint_dir=tmp_path)
+    changes = {
+        "lr_u": replace(config, sop_lr_u=1.0),
+        "lr_v": replace(config, sop_lr_v=1.0),
+        "init_std": replace(config, sop_init_std=1e-2),
+        "width": replace(config, width=32),
+    }
+    for field, changed in changes.items():
+        with pytest.raises(train.CheckpointError, match=field):
+            rb.train_with_noise(*args, method="sop", config=changed, checkpoint_dir=tmp_path)
+    other_noise, _ = rb.symmetric_noise(train_set.y, 0.4, 10, torch.Generator().manual_seed(1))
+    with pytest.raises(train.CheckpointError, match="labels"):
+        rb.train_with_noise(
+            train_set, test_set, other_noise, corrupted, method="sop", config=config,
+            checkpoint_dir=tmp_path,
+        )  # fmt: skip
+
+
+def _fake_cifar10n(monkeypatch, label_set_noise=0.3):
+    """Stand-ins for the CIFAR-10 and CIFAR-10N readers (no download here): digits as the
+    training set, with a human-like label set that corrupts `label_set_noise` of the labels."""
+    train_set, test_set = rb.standardized_digits()
+    g = torch.Generator().manual_seed(3)
+    worst, _ = rb.symmetric_noise(train_set.y, label_set_noise, 10, g)
+    labels = {key: train_set.y.clone() for key in data.CIFAR10N_KEYS}
+    labels["worse_label"] = worst
+    monkeypatch.setattr(data, "load_cifar10", lambda root=None: (train_set, test_set))
+    monkeypatch.setattr(data, "read_cifar10n", lambda path: labels)
+    return train_set, worst
+
+
+def test_cifar10n_problem_keeps_the_clean_labels(monkeypatch, tmp_path):
+    """load_cifar10n returns what noisy_data returns: the training set with its clean labels,
+    the test set, the human labels and the mask where they differ."""
+    train_set, worst = _fake_cifar10n(monkeypatch)
+    (tmp_path / data.CIFAR10N_FILE).write_bytes(b"")  # the reader is patched
+    clean_set, _, noisy, corrupted = rb.load_cifar10n("worst", root=tmp_path)
+    assert torch.equal(clean_set.y, train_set.y)
+    assert torch.equal(noisy, worst)
+    assert torch.equal(corrupted, worst != train_set.y)
+
+
+def test_sop_runs_on_cifar10n_label_sets(monkeypatch, tmp_path):
+    """The full profile's CIFAR-10N path of run_sop (label sets beside synthetic rates) runs,
+    and its clean-train accuracy is measured against the clean labels."""
+    _fake_cifar10n(monkeypatch)
+    monkeypatch.setattr(data, "data_root", lambda: tmp_path)
+    (tmp_path / data.CIFAR10N_FILE).write_bytes(b"")
+    config = replace(
+        rb.SOPConfig.quick(), width=16, rates=(0.2,), cifar10n_sets=("worst",),
+        train=train.TrainConfig(epochs=2, batch_size=128),
+    )  # fmt: skip
+    result = rb.run_sop(config, checkpoint_dir=tmp_path / "runs")
+    assert set(result["runs"]) == {"ce 0.2", "sop 0.2", "ce worst", "sop worst"}
+    assert 0.5 < result["runs"]["sop worst"]["auc"] <= 1.0
+
+
 def test_the_network_comes_from_the_course_factory(monkeypatch):
     """train_with_noise builds its network with models.build: the MLP at the config's width and
     depth, ResNet18 at its own widths (the MLP's width must not reach it)."""

@@ -113,8 +113,10 @@ CIFAR10N_PUBLISHED = {
 
 def load_cifar10n(label_set: str = "worst", root=None):
     """CIFAR-10 with the training labels replaced by a CIFAR-10N human label set ('aggregate',
-    'random1', 'random2', 'random3', 'worst' or 'clean'). Returns (train, test, corrupted mask).
-    Both files must be downloaded (`lowdim-course download cifar10` and `... cifar10n`)."""
+    'random1', 'random2', 'random3', 'worst' or 'clean'). Returns (train, test, noisy train
+    labels, corrupted mask), as `noisy_data` does: `train` keeps CIFAR-10's clean labels, against
+    which the memorisation probe measures. Both files must be downloaded (`lowdim-course
+    download cifar10` and `... cifar10n`)."""
     if label_set not in CIFAR10N_SETS:
         choices = ", ".join(CIFAR10N_SETS)
         raise ValueError(f"unknown CIFAR-10N label set {label_set!r}: choose one of {choices}")
@@ -127,4 +129,4 @@ def load_cifar10n(label_set: str = "worst", root=None):
     if not torch.equal(labels["clean_label"], train_set.y.cpu()):
         raise ValueError(f"{path}: its clean labels do not match CIFAR-10's training labels")
     noisy = labels[CIFAR10N_SETS[label_set]]
-    return replace(train_set, y=noisy), test_set, noisy != train_set.y.cpu()
+    return train_set, test_set, noisy, noisy != train_set.y.cpu()

@@ -14,6 +14,7 @@ samples (scored by `roc_auc`).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 
 import torch
@@ -41,7 +42,7 @@ class SOP(nn.Module):
         super().__init__()
         self.u = nn.Parameter(init_std * torch.randn(num_samples, generator=generator))
         self.v = nn.Parameter(init_std * torch.randn(num_samples, num_classes, generator=generator))
-        self.lr_u, self.lr_v = lr_u, lr_v
+        self.lr_u, self.lr_v, self.init_std = lr_u, lr_v, init_std
 
     def corrections(self, labels: torch.Tensor, idx: torch.Tensor | None = None) -> torch.Tensor:
         """s_i for the samples `idx` (all when None) with their (noisy) training labels."""
@@ -51,6 +52,11 @@ class SOP(nn.Module):
 
     def forward(self, logits: torch.Tensor, labels: torch.Tensor, idx: torch.Tensor):
         return F.cross_entropy(logits + self.corrections(labels, idx), labels)
+
+    def settings(self) -> dict:
+        """What defines these parameters beyond their values: `train.train` saves it in each
+        checkpoint and refuses to resume a run whose settings differ."""
+        return {"lr_u": self.lr_u, "lr_v": self.lr_v, "init_std": self.init_std}
 
     def param_groups(self) -> list[dict]:
         """SGD groups with their own learning rates, no momentum, no weight decay."""
@@ -156,5 +162,21 @@ def train_with_noise(
         progress=progress,
         checkpoint_dir=checkpoint_dir,
         resume=checkpoint_dir is not None,
+        run_settings=run_settings(config, method, noisy),
     )
     return history, model, sop
+
+
+def run_settings(config, method: str, noisy: torch.Tensor) -> dict:
+    """What defines one run beyond its TrainConfig and seed: the method, the network and the
+    noisy labels themselves (a digest, so a new rate, noise model or label set is a new run).
+    SOP adds its own `settings()`."""
+    digest = hashlib.sha256(noisy.cpu().to(torch.int64).numpy().tobytes()).hexdigest()[:16]
+    return {
+        "method": method,
+        "dataset": config.dataset,
+        "model": config.model,
+        "width": config.width,
+        "depth": config.depth,
+        "labels": digest,
+    }
