@@ -1,7 +1,8 @@
-"""Lecture 2 (manifolds.py) against closed forms, finite differences and independent code:
+"""Lecture 2 (the manifolds package) against closed forms, finite differences and independent code:
 the angle map, the analytic NTK, the empirical NTK, the curves' geometry, the kernel flow."""
 
 import math
+import warnings
 from dataclasses import replace
 
 import matplotlib.pyplot as plt
@@ -208,8 +209,17 @@ def test_geodesic_curvature_of_known_curves():
     assert great.abs().max() < 1e-12
     # A latitude circle at height h, by the independent formula kappa = h / r.
     h = 0.6
-    lat = mf.geodesic_curvature(lambda s: mf._circle(s, h), t)
+    lat = mf.geodesic_curvature(lambda s: mf.latitude_circle(s, h), t)
     torch.testing.assert_close(lat, torch.full_like(t, h / math.sqrt(1 - h * h)))
+
+
+def test_geodesic_curvature_warns_nothing_and_leaves_the_warning_filters_alone():
+    filters = list(warnings.filters)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        mf.curvature_of(mf.wavy_pair(0.4, 0.2), n=50)
+    assert not caught, [str(w.message) for w in caught]
+    assert warnings.filters == filters
 
 
 def test_wavy_pair_is_closer_and_more_curved_than_circles():
@@ -248,8 +258,8 @@ def test_kernel_flow_against_a_tiny_ode_solve():
 
 
 def test_wide_network_training_follows_its_kernel():
-    """Measured (seeds 0-2): the error vector leaves the fixed-kernel prediction by 2-3.5% at
-    width 4096 and 14-33% at width 32; the kernel moves by ~2% and 40-57%."""
+    """The wide network's error vector stays near the fixed-kernel prediction and its kernel
+    barely moves; the narrow one leaves both."""
     pair = mf.winding_pair(0.4, 3)
     gaps, moves = {}, {}
     for width in (32, 4096):
@@ -263,6 +273,30 @@ def test_wide_network_training_follows_its_kernel():
         assert errors[-1].norm() < 0.6 * errors[0].norm()
     assert gaps[4096] < 0.06 and gaps[32] > 2 * gaps[4096], gaps
     assert moves[4096] < 0.05 and moves[32] > 5 * moves[4096], moves
+
+
+@pytest.mark.parametrize("parametrization", ["standard", "ntk"])
+def test_theta0_is_the_kernel_at_zero_of_either_parametrization(parametrization):
+    """ReLUNet.theta0 is the analytic Theta(0), and a wide network's kernel on the diagonal."""
+    net = mf.ReLUNet(3, 2048, 2, parametrization, generator=torch.Generator().manual_seed(0))
+    zero = torch.zeros(1, dtype=torch.float64)
+    assert net.theta0 == pytest.approx(mf.analytic_ntk(zero, 2, 2048, parametrization).item())
+    assert net.theta0 == mf.ntk_at_zero(2048, 2, parametrization)
+    diagonal = mf.empirical_ntk(net, _unit(4, 3, 1)).diagonal()
+    torch.testing.assert_close(diagonal, torch.full_like(diagonal, net.theta0), rtol=0.15, atol=0)
+
+
+def test_kernel_prediction_follows_an_ntk_parametrised_network():
+    """The prediction takes the step gradient descent took, step_scale / net.theta0, for the
+    "ntk" parametrisation too (a prediction with Theta(0) = 1 + nL/2 would barely move)."""
+    pair = mf.winding_pair(0.4, 3)
+    g = torch.Generator().manual_seed(0)
+    x, y = pair.sample(40, g)
+    net = mf.ReLUNet(4, 2048, 1, "ntk", generator=g)
+    steps, run = mf.kernel_prediction(net, x, y, steps=60, record_every=20)
+    assert steps == [0, 20, 40, 60]
+    assert run["rms"][-1] < 0.8 * run["rms"][0]
+    assert run["deviation"] < 0.06, run["deviation"]
 
 
 def test_certificate_solves_the_regularised_system():
@@ -308,3 +342,11 @@ def test_resources_with_real_networks_runs():
     result = mf.run_resources(config, seed=0, progress=False)
     assert np.asarray(result["test_error"]).shape == (2, 2)
     assert len(mf.required_depths(result, tolerance=1.0)) == 2
+
+
+def test_resources_names_its_two_models_and_refuses_others():
+    assert set(mf.RESOURCE_MODELS) == {"kernel", "network"}
+    assert mf.ResourcesConfig.quick().model == "kernel"
+    assert mf.ResourcesConfig.full().model == "network"
+    with pytest.raises(ValueError, match="model"):
+        replace(mf.ResourcesConfig.quick(), model="networks")

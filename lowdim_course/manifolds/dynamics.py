@@ -1,0 +1,171 @@
+"""Training dynamics: gradient descent on the square loss, the kernel's prediction of it, and the
+certificates that say how fast it fits.
+
+Near initialisation the error zeta = f - y follows the linear flow d zeta/dt = -Theta zeta of
+the NTK Theta (on the N samples, Theta acts as K_N = K(X, X)/N). `kernel_flow` solves that flow
+exactly, on the samples and off them; `classify_by_kernel_flow` uses it as the infinite-width
+network. `train_gd` trains a real `ReLUNet` by full-batch gradient descent, and
+`linearized_errors` is what the kernel at initialisation predicts for it; `kernel_prediction`
+compares the two. `certificate` solves Theta[g] = zeta_0 (Buchanan et al. 2021): a small g
+means a fast fit.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .curves import DTYPE, CurvePair
+from .ntk import ReLUNet, angles_between, empirical_ntk, ntk_profile
+
+
+def kernel_flow(kernel_train, kernel_test, zeta0, time, zeta0_test=None):
+    """Gradient flow of the error under a fixed kernel, on the samples and off them.
+
+    On the N samples zeta_t = exp(-t K_N) zeta_0 with K_N = K(X, X)/N (the integral operator of
+    the empirical measure mu_N); a test point follows d/dt zeta_t(x) = -(1/N) K(x, X) zeta_t(X),
+    so zeta_t(x) = zeta_0(x) - K(x, X)/N [K_N^+ (I - exp(-t K_N)) + t P_0] zeta_0, with P_0 the
+    projector on the null space of K_N (there the error is constant in time). Returns
+    (zeta_t on the samples, zeta_t at the test points)."""
+    n = len(zeta0)
+    evals, evecs = torch.linalg.eigh(kernel_train / n)
+    evals = evals.clamp(min=0)
+    coeffs = evecs.T @ zeta0
+    decay = torch.exp(-time * evals)
+    # (1 - e^{-t l}) / l, which tends to t as l -> 0
+    gain = torch.where(evals > 1e-12, -torch.expm1(-time * evals) / evals.clamp(min=1e-12), time)
+    zeta_train = evecs @ (decay * coeffs)
+    zeta_test = None
+    if kernel_test is not None:
+        base = torch.zeros(len(kernel_test), dtype=DTYPE) if zeta0_test is None else zeta0_test
+        zeta_test = base - kernel_test / n @ (evecs @ (gain * coeffs))
+    return zeta_train, zeta_test
+
+
+def certificate(kernel_train, zeta0, ridge: float = 1e-4):
+    """A certificate g for the error zeta_0: Theta[g] ~ zeta_0 on the samples, by ridge
+    regression, g = (K_N + ridge I)^{-1} zeta_0 with K_N = K(X, X)/N. Returns g, its norm
+    ||g||_{L^2(mu_N)} = sqrt(mean g^2), and the relative residual ||K_N g - zeta_0|| / ||zeta_0||.
+    A small certificate means gradient descent fits zeta_0 quickly (Buchanan et al. 2021)."""
+    n = len(zeta0)
+    kn = kernel_train / n
+    g = torch.linalg.solve(kn + ridge * torch.eye(n, dtype=kn.dtype), zeta0)
+    residual = (kn @ g - zeta0).norm() / zeta0.norm()
+    return g, g.pow(2).mean().sqrt().item(), residual.item()
+
+
+def classify_by_kernel_flow(
+    pair: CurvePair, depth: int, samples: int, time: float, dense: int, generator
+) -> dict:
+    """The infinite-width network of `depth` trained by gradient flow for `time` (in units of
+    1/Theta(0)) from f_0 = 0 on `samples` points of `pair`: its errors on the samples and on a
+    dense grid of both curves. f_0 = 0 (an antisymmetrised network) removes the random initial
+    function, so what is left is geometry, depth and data."""
+    x, y = pair.sample(samples, generator)
+    xt, yt = pair.dense(dense)
+    kernel = ntk_profile(angles_between(torch.cat([x, xt]), x), depth)
+    zeta_train, zeta_test = kernel_flow(kernel[:samples], kernel[samples:], -y, time, -yt)
+    return {
+        "train_error": ((zeta_train + y).sign() != y).to(DTYPE).mean().item(),
+        "test_error": ((zeta_test + yt).sign() != yt).to(DTYPE).mean().item(),
+        "train_rms": zeta_train.pow(2).mean().sqrt().item(),
+    }
+
+
+def kernel_movement(k0: torch.Tensor, k1: torch.Tensor) -> float:
+    """||Theta_T - Theta_0||_F / ||Theta_0||_F: how far training moved the kernel."""
+    return ((k1 - k0).norm() / k0.norm()).item()
+
+
+def train_gd(net: ReLUNet, x, y, steps: int, step_scale: float = 1.0, record_every: int = 10):
+    """Full-batch gradient descent on the square loss (1/2N) sum (f(x_i) - y_i)^2 with step
+    eta = step_scale / Theta(0) (`net.theta0`: 1 + nL/2, or 1 + L for the "ntk"
+    parametrisation): then the linearised error obeys zeta_{k+1} = (I - step_scale
+    K_N/Theta(0)) zeta_k, stable for step_scale < 2. Records the error vector every
+    `record_every` steps.
+
+    Its own loop rather than `train.train`: this full-batch step, in units of 1/Theta(0), is
+    the object of study (its kernel prediction is exact in the infinite-width limit), and the
+    error vector on the whole sample is what it records.
+
+    Returns (steps recorded, errors (R, N) float64, the NTK at the start, the NTK at the end)."""
+    dtype = net.output.dtype
+    x, y = x.to(dtype), y.to(dtype)
+    optimizer = torch.optim.SGD(net.parameters(), lr=step_scale / net.theta0)
+    kernel_start = empirical_ntk(net, x).to(DTYPE)
+    recorded, errors = [], []
+    for step in range(steps + 1):
+        zeta = net(x) - y
+        if step % record_every == 0 or step == steps:
+            recorded.append(step)
+            errors.append(zeta.detach().to(DTYPE))
+        if step == steps:
+            break
+        optimizer.zero_grad(set_to_none=True)
+        (0.5 * zeta.pow(2).mean()).backward()
+        optimizer.step()
+    return recorded, torch.stack(errors), kernel_start, empirical_ntk(net, x).to(DTYPE)
+
+
+def linearized_errors(kernel, zeta0, steps, step_scale: float, theta0: float):
+    """What gradient descent does to the error if the kernel stays fixed: zeta_k =
+    (I - eta K/N)^k zeta_0 with eta = step_scale/theta0, at each of `steps` (its
+    continuous-time form is exp(-t Theta) zeta_0; at these step sizes the two differ only in the
+    modes that have already vanished). `theta0` is the network's `ReLUNet.theta0`."""
+    n = len(zeta0)
+    evals, evecs = torch.linalg.eigh(kernel / n)
+    factor = 1 - step_scale / theta0 * evals
+    coeffs = evecs.T @ zeta0
+    return torch.stack([evecs @ (factor**k * coeffs) for k in steps])
+
+
+def kernel_prediction(
+    net: ReLUNet, x, y, *, steps: int, step_scale: float = 1.0, record_every: int = 10
+) -> tuple[list, dict]:
+    """Train `net` by `train_gd` and compare it with the prediction of its kernel at the start
+    (`linearized_errors`, with the step `train_gd` took: step_scale / net.theta0).
+
+    Returns (steps recorded, {"rms", "rms_predicted": the training error ||zeta_k||_{L^2(mu_N)}
+    of the network and of the prediction at those steps; "deviation": the largest gap between
+    the two over the initial error; "kernel_movement"})."""
+    recorded, errors, k0, k1 = train_gd(net, x, y, steps, step_scale, record_every)
+    errors, k0, k1 = errors.cpu(), k0.cpu(), k1.cpu()
+    predicted = linearized_errors(k0, errors[0], recorded, step_scale, net.theta0)
+    rms, rms_predicted = errors.pow(2).mean(1).sqrt(), predicted.pow(2).mean(1).sqrt()
+    return recorded, {
+        "rms": rms,
+        "rms_predicted": rms_predicted,
+        "deviation": ((rms - rms_predicted).abs().max() / rms[0]).item(),
+        "kernel_movement": kernel_movement(k0, k1),
+    }
+
+
+def fit_network(
+    pair: CurvePair,
+    depth: int,
+    width: int,
+    samples: int,
+    steps: int,
+    step_scale: float = 1.0,
+    generator=None,
+    device="cpu",
+    dtype=torch.float32,
+):
+    """Train `ReLUNet(pair.dim, width, depth)` by full-batch gradient descent on `samples` points
+    of `pair`; returns the network and the training inputs and labels."""
+    x, y = pair.sample(samples, generator)
+    net = ReLUNet(pair.dim, width, depth, generator=generator, dtype=dtype).to(device)
+    train_gd(net, x.to(device), y.to(device), steps, step_scale, record_every=steps)
+    return net, x, y
+
+
+@torch.no_grad()
+def dense_errors(net: ReLUNet, pair: CurvePair, dense: int) -> dict:
+    """The network's outputs on `dense` grid points per curve, and the fraction misclassified."""
+    xt, yt = pair.dense(dense)
+    device = net.output.device
+    f = net(xt.to(device, net.output.dtype)).to("cpu", DTYPE)
+    return {
+        "f_plus": f[yt > 0],
+        "f_minus": f[yt < 0],
+        "test_error": (f.sign() != yt).to(DTYPE).mean().item(),
+    }

@@ -1,0 +1,373 @@
+"""The lecture's experiments: configs, `run_*` and the `EXPERIMENTS` registry entries.
+
+Quick profile: one torch thread, sized for 2 CPU cores; full: the papers' scale.
+- `manifolds_ntk`: the empirical NTK of depth-2 networks of width 64 ... 4096 against the
+  analytic one over the angle range: its relative L^2 error falls like width^{-1/2}.
+- `manifolds_depth`: the kernel profile for depth 1 ... 32 (sharper with depth) and the
+  certificate of the labels on a winding pair (smaller with depth).
+- `manifolds_training`: gradient descent on a winding pair, one hidden layer of width
+  32 ... 2048: the wider the network, the closer it follows its kernel's prediction and the
+  less its kernel moves.
+- `manifolds_resources`: test error over (depth, separation) for winding pairs at a fixed
+  training time, and the test error against the number of samples. Two models (the config's
+  `model`): quick, the infinite-width network (kernel flow); full, real networks of width 1024.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from ..runtime import config_threads
+from ..train import progress_enabled
+from .curves import DTYPE, CurvePair, great_circle, named_pair, winding_pair
+from .dynamics import (
+    certificate,
+    classify_by_kernel_flow,
+    dense_errors,
+    fit_network,
+    kernel_prediction,
+)
+from .ntk import (
+    ReLUNet,
+    analytic_ntk,
+    angles_between,
+    empirical_ntk,
+    half_width,
+    ntk_at_zero,
+    ntk_profile,
+)
+from .plots import plot_decision, plot_depth, plot_ntk, plot_resources, plot_training
+
+# --- manifolds_ntk ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NtkConfig:
+    depth: int = 2
+    widths: tuple = (64, 256, 1024, 4096)
+    draws: int = 4  # random initialisations per width
+    angles: int = 33  # on [0, pi]
+    in_dim: int = 3
+    threads: int = 1  # torch CPU threads during the run (0: unchanged), see runtime.torch_threads
+
+    @classmethod
+    def quick(cls) -> NtkConfig:
+        return cls()
+
+    @classmethod
+    def full(cls) -> NtkConfig:
+        # Weights are drawn on the CPU generator (reproducible on any device): 8192^2 x 3 per draw.
+        return cls(depth=4, widths=(64, 256, 1024, 4096, 8192), draws=8, angles=65, threads=0)
+
+
+@config_threads
+def run_ntk(config: NtkConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None):
+    """Empirical NTK Theta(e_1, x(nu)) of random networks of each width against the analytic
+    kernel, over nu in [0, pi]. Error of a draw, in the relative L^2 norm over the angle range:
+    ||Theta_emp - Theta||_{L^2[0, pi]} / ||Theta||_{L^2[0, pi]} (on the grid). Its shape error
+    sup_nu |Theta_emp(nu)/Theta_emp(0) - Theta(nu)/Theta(0)| leaves out the overall scale, which
+    at depth 2 mostly comes from the output layer (sum_i w_i^2 over the active units: a
+    relative spread of about 2/sqrt(n) on its own).
+    Seconds: no checkpoints."""
+    g = torch.Generator().manual_seed(seed)
+    nu = torch.linspace(0, math.pi, config.angles, dtype=DTYPE)
+    x = great_circle(nu, config.in_dim)
+    profiles, errors, shape_errors = {}, {}, {}
+    for width in config.widths:
+        analytic = analytic_ntk(nu, config.depth, width)
+        errors[str(width)], shape_errors[str(width)] = [], []
+        for draw in range(config.draws):
+            net = ReLUNet(config.in_dim, width, config.depth, generator=g).to(device)
+            empirical = empirical_ntk(net, x[:1].to(device), x.to(device))[0].cpu()
+            gap = empirical - analytic
+            errors[str(width)].append((gap.norm() / analytic.norm()).item())
+            shape = empirical / empirical[0] - analytic / analytic[0]
+            shape_errors[str(width)].append(shape.abs().max().item())
+            if draw == 0:
+                profiles[str(width)] = empirical / analytic[0]
+    widths = np.array(config.widths, dtype=float)
+    mean_error = np.array([np.mean(errors[str(w)]) for w in config.widths])
+    slope = np.polyfit(np.log(widths), np.log(mean_error), 1)[0]
+    big = config.widths[-1]
+    return {
+        "depth": config.depth,
+        "angles": nu,
+        "analytic_profile": analytic_ntk(nu, config.depth, big) / ntk_at_zero(big, config.depth),
+        "profiles": profiles,
+        "widths": list(config.widths),
+        "errors": errors,
+        "shape_errors": shape_errors,
+        "mean_error": mean_error.tolist(),
+        "slope": float(slope),
+    }
+
+
+# --- manifolds_depth ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DepthConfig:
+    depths: tuple = (1, 2, 4, 8, 16, 32)
+    pair: str = "winding"
+    separation: float = 0.3
+    turns: int = 5
+    samples: int = 200  # points of the pair for the certificate
+    ridge: float = 1e-4  # of the certificate's least squares
+    draws: int = 3  # sample sets
+    threads: int = 1
+
+    @classmethod
+    def quick(cls) -> DepthConfig:
+        return cls()
+
+    @classmethod
+    def full(cls) -> DepthConfig:
+        return cls(depths=(1, 2, 4, 8, 16, 32, 64, 128, 256), samples=1000, draws=10, threads=0)
+
+
+@config_threads
+def run_depth(config: DepthConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None):
+    """For each depth: the kernel profile k_L(nu), its half width, and the certificate of the
+    labels (g with Theta[g] ~ zeta_0 = -y, i.e. from f_0 = 0) on samples of the pair."""
+    g = torch.Generator().manual_seed(seed)
+    pair = named_pair(config.pair, config.separation, config.turns)
+    nu = torch.linspace(0, math.pi, 181, dtype=DTYPE)
+    sample_sets = [pair.sample(config.samples, g) for _ in range(config.draws)]
+    norms, residuals = [], []
+    for depth in config.depths:
+        runs = [
+            certificate(ntk_profile(angles_between(x, x), depth), -y, config.ridge)[1:]
+            for x, y in sample_sets
+        ]
+        norms.append(float(np.mean([r[0] for r in runs])))
+        residuals.append(float(np.max([r[1] for r in runs])))
+    return {
+        "pair": pair.name,
+        "angles": nu,
+        "depths": list(config.depths),
+        "profiles": {str(d): ntk_profile(nu, d) for d in config.depths},
+        "half_width": [half_width(d) for d in config.depths],
+        "certificate_norm": norms,
+        "certificate_residual": residuals,
+    }
+
+
+# --- manifolds_training -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    widths: tuple = (32, 128, 512, 2048)
+    depth: int = 1
+    pair: str = "winding"
+    separation: float = 0.5
+    turns: int = 3
+    samples: int = 120
+    steps: int = 400
+    step_scale: float = 1.0  # step = step_scale / Theta(0)
+    record_every: int = 10
+    dense: int = 300  # test points per curve
+    threads: int = 1
+
+    @classmethod
+    def quick(cls) -> TrainingConfig:
+        return cls()
+
+    @classmethod
+    def full(cls) -> TrainingConfig:
+        return cls(
+            widths=(64, 256, 1024, 4096, 16384),
+            depth=4,
+            samples=400,
+            steps=4000,
+            record_every=50,
+            dense=2000,
+            threads=0,
+        )
+
+
+@config_threads
+def run_training(
+    config: TrainingConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None
+):
+    """Gradient descent on samples of a pair for networks of each width: the real error against
+    the error predicted by the NTK at initialisation, how far the kernel moved, and the widest
+    network's outputs on a dense grid of both curves."""
+    pair = named_pair(config.pair, config.separation, config.turns)
+    g = torch.Generator().manual_seed(seed)
+    x, y = pair.sample(config.samples, g)
+    runs = {}
+    for width in config.widths:
+        net = ReLUNet(pair.dim, width, config.depth, generator=g, dtype=torch.float32)
+        net = net.to(device)
+        steps, run = kernel_prediction(
+            net,
+            x.to(device),
+            y.to(device),
+            steps=config.steps,
+            step_scale=config.step_scale,
+            record_every=config.record_every,
+        )
+        runs[str(width)] = {**run, **dense_errors(net, pair, config.dense)}
+    return {
+        "pair": pair.name,
+        "depth": config.depth,
+        "steps": steps,
+        "widths": list(config.widths),
+        "runs": runs,
+    }
+
+
+# --- manifolds_resources ------------------------------------------------------------------------
+
+
+def kernel_trial(pair: CurvePair, *, depth, samples, time, config, generator, device) -> dict:
+    """The "kernel" model: the infinite-width network of `depth`, trained by gradient flow for
+    `time` (in units of 1/Theta(0)) from f_0 = 0 (`classify_by_kernel_flow`); no width."""
+    return classify_by_kernel_flow(pair, depth, samples, time, config.dense, generator)
+
+
+def network_trial(pair: CurvePair, *, depth, samples, time, config, generator, device) -> dict:
+    """The "network" model: a real ReLUNet of `config.width`, from a random start, trained by
+    int(time) full-batch gradient-descent steps of size 1/Theta(0) (`fit_network`)."""
+    net, _, _ = fit_network(
+        pair, depth, config.width, samples, int(time), generator=generator, device=device
+    )
+    return dense_errors(net, pair, config.dense)
+
+
+# The two models `ResourcesConfig.model` chooses between.
+RESOURCE_MODELS = {"kernel": kernel_trial, "network": network_trial}
+
+
+@dataclass(frozen=True)
+class ResourcesConfig:
+    depths: tuple = (1, 2, 4, 8, 16, 32)
+    separations: tuple = (0.5, 0.35, 0.25, 0.18)
+    turns: int = 5
+    samples: int = 300
+    time: float = 100.0  # training time, in steps of size 1/Theta(0)
+    draws: int = 3  # sample sets per cell
+    dense: int = 200  # test points per curve
+    data_depth: int = 8  # the data experiment: test error against the number of samples
+    data_separation: float = 0.25
+    data_samples: tuple = (50, 100, 200, 400, 800)
+    data_time: float = 1000.0
+    # The model trained in every cell, one of RESOURCE_MODELS: "kernel", the infinite-width
+    # network by kernel flow from f_0 = 0 (`kernel_trial`); "network", ReLUNets of `width` by
+    # gradient descent from a random start (`network_trial`).
+    model: str = "kernel"
+    width: int = 1024  # hidden width of the "network" model (the "kernel" model has none)
+    threads: int = 1
+
+    def __post_init__(self):
+        if self.model not in RESOURCE_MODELS:
+            raise ValueError(f"model must be one of {list(RESOURCE_MODELS)}, not {self.model!r}")
+
+    @classmethod
+    def quick(cls) -> ResourcesConfig:
+        return cls()
+
+    @classmethod
+    def full(cls) -> ResourcesConfig:
+        return cls(
+            depths=(1, 2, 3, 4, 6, 8, 12, 16),
+            separations=(0.5, 0.4, 0.35, 0.3, 0.25, 0.2),
+            draws=4,
+            dense=1000,
+            model="network",
+            threads=0,
+        )
+
+
+@config_threads
+def run_resources(
+    config: ResourcesConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None
+):
+    """Over (depth, separation) of a winding pair, with a fixed training time: the mean test
+    error on a dense grid of both curves, and the fraction of sample sets after which every
+    point of the grid is classified correctly. Data: the test error against the number of
+    samples at one depth. `config.model` picks the model of every trial (`RESOURCE_MODELS`):
+    "kernel" (`kernel_trial`) or "network" (`network_trial`)."""
+    g = torch.Generator().manual_seed(seed)
+    trial = partial(RESOURCE_MODELS[config.model], config=config, generator=g, device=device)
+
+    def draw_test_errors(pair, depth, samples, time) -> list:
+        runs = [trial(pair, depth=depth, samples=samples, time=time) for _ in range(config.draws)]
+        return [run["test_error"] for run in runs]
+
+    success = np.zeros((len(config.separations), len(config.depths)))
+    test_error = np.zeros_like(success)
+    cells = [(i, j) for i in range(len(config.separations)) for j in range(len(config.depths))]
+    for i, j in tqdm(cells, desc="success map", disable=not progress_enabled(progress)):
+        pair = winding_pair(config.separations[i], config.turns)
+        errors = draw_test_errors(pair, config.depths[j], config.samples, config.time)
+        success[i, j] = np.mean([e == 0 for e in errors])
+        test_error[i, j] = np.mean(errors)
+    pair = winding_pair(config.data_separation, config.turns)
+    data_error = [
+        float(np.mean(draw_test_errors(pair, config.data_depth, n, config.data_time)))
+        for n in config.data_samples
+    ]
+    return {
+        "model": config.model,
+        "depths": list(config.depths),
+        "separations": list(config.separations),
+        "curvatures": [winding_pair(s, config.turns).curvature for s in config.separations],
+        "success": success,
+        "test_error": test_error,
+        "data_samples": list(config.data_samples),
+        "data_error": data_error,
+        "data_depth": config.data_depth,
+        "data_separation": config.data_separation,
+    }
+
+
+def required_depths(result: dict, tolerance: float = 0.01) -> list:
+    """For each separation, the smallest depth whose mean test error is <= tolerance (None if
+    no depth of the grid gets there): the depth this geometry needs."""
+    out = []
+    for row in np.asarray(result["test_error"]):
+        ok = [d for d, e in zip(result["depths"], row) if e <= tolerance]
+        out.append(ok[0] if ok else None)
+    return out
+
+
+NTK_FIGURES = {"ntk_concentration": plot_ntk}
+DEPTH_FIGURES = {"ntk_depth": plot_depth}
+TRAINING_FIGURES = {"training_dynamics": plot_training, "training_decision": plot_decision}
+RESOURCES_FIGURES = {"resources": plot_resources}
+
+# name -> (run, config class, figures, one-line summary), for experiments.py to register.
+EXPERIMENTS = {
+    "manifolds_ntk": (
+        run_ntk,
+        NtkConfig,
+        NTK_FIGURES,
+        "empirical NTK of ReLU networks vs the analytic kernel, over width",
+    ),
+    "manifolds_depth": (
+        run_depth,
+        DepthConfig,
+        DEPTH_FIGURES,
+        "kernel sharpness and certificate size over depth",
+    ),
+    "manifolds_training": (
+        run_training,
+        TrainingConfig,
+        TRAINING_FIGURES,
+        "GD on two curves: the kernel prediction vs the real network, over width",
+    ),
+    "manifolds_resources": (
+        run_resources,
+        ResourcesConfig,
+        RESOURCES_FIGURES,
+        "success map over (depth, separation); test error vs samples",
+    ),
+}

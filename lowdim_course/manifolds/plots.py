@@ -1,0 +1,201 @@
+"""The lecture's figures, each drawn from an experiment's result dict (`plot_pairs` from the
+curve pairs themselves, and optionally trained networks)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from .. import plots
+from .curves import DTYPE
+
+
+def plot_ntk(result: dict):
+    """Left: one empirical kernel per width against the analytic one; right: the error."""
+    fig, (ax, ax2) = plots.subplots(1, 2, width=5.2, height=4.0)
+    nu = np.asarray(result["angles"])
+    for color, (width, profile) in zip(plots.OKABE_ITO[1:], result["profiles"].items()):
+        ax.plot(nu, np.asarray(profile), "o", ms=3, color=color, label=f"width {width}")
+    ax.plot(
+        nu, np.asarray(result["analytic_profile"]), "k-", lw=1.5, label="analytic (infinite width)"
+    )
+    ax.set(
+        xlabel=r"angle $\nu$ between inputs",
+        ylabel=r"$\Theta(\nu)\,/\,\Theta(0)$",
+        title=f"NTK of a depth-{result['depth']} ReLU network",
+    )
+    ax.legend(fontsize=8)
+    widths = np.asarray(result["widths"], dtype=float)
+    for w in result["widths"]:
+        ax2.plot([w] * len(result["errors"][str(w)]), result["errors"][str(w)], ".", color="0.6")
+    ax2.loglog(
+        widths, result["mean_error"], "o-", color=plots.OKABE_ITO[5], label="mean over draws"
+    )
+    ref = result["mean_error"][0] * np.sqrt(widths[0] / widths)
+    ax2.loglog(widths, ref, "k--", lw=1, label=r"$\propto \mathrm{width}^{-1/2}$")
+    ax2.set(
+        xlabel="width n",
+        ylabel=r"$\|\hat\Theta - \Theta\|_{L^2} \,/\, \|\Theta\|_{L^2}$ over $[0, \pi]$",
+        title=f"Concentration (fitted slope {result['slope']:.2f})",
+    )
+    ax2.legend(fontsize=8)
+    return fig
+
+
+def plot_depth(result: dict):
+    """Kernel profiles over depth, their half widths, and the certificate norms."""
+    fig, axes = plots.subplots(1, 3, width=4.6, height=4.0)
+    nu = np.degrees(np.asarray(result["angles"]))
+    colors = plots.plt.get_cmap("viridis")(np.linspace(0, 0.9, len(result["depths"])))
+    for color, depth in zip(colors, result["depths"]):
+        axes[0].plot(
+            nu, np.asarray(result["profiles"][str(depth)]), color=color, label=f"L = {depth}"
+        )
+    axes[0].set(
+        xlabel=r"angle $\nu$ (degrees)",
+        ylabel=r"$k_L(\nu) \approx \Theta(\nu)\,/\,\Theta(0)$",
+        title="Deeper kernels are sharper",
+    )
+    axes[0].legend(fontsize=8, ncol=2)
+    depths = np.asarray(result["depths"], dtype=float)
+    axes[1].loglog(depths, np.degrees(result["half_width"]), "o-", color=plots.OKABE_ITO[5])
+    axes[1].loglog(
+        depths,
+        np.degrees(result["half_width"][-1]) * depths[-1] / depths,
+        "k--",
+        lw=1,
+        label=r"$\propto 1/L$ (large $L$)",
+    )
+    axes[1].set(
+        xlabel="depth L", ylabel="half width of the peak (degrees)", title="Kernel aperture"
+    )
+    axes[1].legend(fontsize=8)
+    axes[2].semilogx(depths, result["certificate_norm"], "o-", color=plots.OKABE_ITO[1])
+    axes[2].set(
+        xlabel="depth L",
+        ylabel=r"$\|g\|_{L^2(\mu_N)}$",
+        title=f"Certificate size ({result['pair']})",
+    )
+    return fig
+
+
+def plot_training(result: dict):
+    """Real training error (solid) and its kernel prediction (dashed); deviation over width."""
+    fig, (ax, ax2) = plots.subplots(1, 2, width=5.6, height=4.0)
+    steps = np.asarray(result["steps"])
+    for color, (width, run) in zip(plots.OKABE_ITO[1:], result["runs"].items()):
+        ax.plot(steps, np.asarray(run["rms"]), color=color, label=f"width {width}: network")
+        ax.plot(steps, np.asarray(run["rms_predicted"]), "--", color=color, lw=1.2)
+    ax.set(
+        xlabel="gradient descent step",
+        ylabel=r"training error $\|\zeta_t\|_{L^2(\mu_N)}$",
+        title=r"GD (solid) vs kernel prediction $(I - \eta\Theta_0/N)^t \zeta_0$ (dashed)",
+    )
+    ax.legend(fontsize=8)
+    widths = np.asarray(result["widths"], dtype=float)
+    runs = [result["runs"][str(w)] for w in result["widths"]]
+    ax2.loglog(
+        widths,
+        [r["deviation"] for r in runs],
+        "o-",
+        color=plots.OKABE_ITO[5],
+        label="max gap between the curves / initial error",
+    )
+    ax2.loglog(
+        widths,
+        [r["kernel_movement"] for r in runs],
+        "s-",
+        color=plots.OKABE_ITO[2],
+        label=r"kernel movement $\|\Theta_T - \Theta_0\|_F / \|\Theta_0\|_F$",
+    )
+    ax2.set(
+        xlabel="width n",
+        ylabel="relative size",
+        title=f"Wider networks train like their kernel (depth {result['depth']})",
+    )
+    ax2.legend(fontsize=8)
+    return fig
+
+
+def plot_decision(result: dict):
+    """The widest trained network's output along both curves: the sign is the label it gives."""
+    width = str(result["widths"][-1])
+    run = result["runs"][width]
+    fig, ax = plots.subplots(width=6.4, height=3.8)
+    for name, color, key in [
+        ("M+ (label +1)", plots.OKABE_ITO[1], "f_plus"),
+        ("M- (label -1)", plots.OKABE_ITO[0], "f_minus"),
+    ]:
+        f = np.asarray(run[key])
+        ax.plot(np.linspace(0, 360, len(f), endpoint=False), f, color=color, label=name)
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set(xlabel="position along the curve, t (degrees)", ylabel=r"$f_\theta(x(t))$")
+    points = 2 * len(run["f_plus"])
+    ax.set_title(f"Width {width}: {run['test_error']:.3f} misclassified of {points}")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_resources(result: dict):
+    """Left: test error over (depth, separation), cells with every run perfect marked; right:
+    test error against the number of samples."""
+    fig, (ax, ax2) = plots.subplots(1, 2, width=5.8, height=4.2)
+    error = np.asarray(result["test_error"])
+    image = ax.imshow(100 * error, cmap="magma_r", vmin=0, aspect="auto")
+    for (i, j), e in np.ndenumerate(error):
+        mark = "*" if np.asarray(result["success"])[i, j] == 1 else ""
+        color = "white" if e > 0.6 * error.max() else "black"
+        ax.text(j, i, f"{100 * e:.1f}{mark}", ha="center", va="center", fontsize=8, color=color)
+    ax.set_xticks(range(len(result["depths"])), [str(d) for d in result["depths"]])
+    labels = [f"{s:g} ({k:.1f})" for s, k in zip(result["separations"], result["curvatures"])]
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set(
+        xlabel="depth L",
+        ylabel=r"separation $\Delta$ (curvature $\kappa$)",
+        title=f"Test error % (* = every run perfect; {result['model']})",
+    )
+    fig.colorbar(image, ax=ax, fraction=0.046, label="test error (%)")
+    ax2.semilogx(result["data_samples"], result["data_error"], "o-", color=plots.OKABE_ITO[5])
+    ax2.set(
+        xlabel="number of samples N",
+        ylabel="test error on both curves",
+        title=rf"Data as a resource (L = {result['data_depth']}, "
+        rf"$\Delta$ = {result['data_separation']})",
+    )
+    return fig
+
+
+def plot_pairs(pairs: list, nets: list | None = None, titles: list | None = None):
+    """3-D views of curve pairs: M+ in orange, M- in blue. A pair on S^2 is drawn on the sphere;
+    with a trained network, the sphere is coloured by the sign of f (the label it would give).
+    A pair on S^3 is drawn by its first three coordinates (a projection)."""
+    fig = plots.plt.figure(figsize=(4.6 * len(pairs), 4.4))
+    for k, pair in enumerate(pairs):
+        ax = fig.add_subplot(1, len(pairs), k + 1, projection="3d")
+        net = nets[k] if nets else None
+        if pair.dim == 3:
+            lon, lat = torch.meshgrid(torch.linspace(0, 2 * math.pi, 73, dtype=DTYPE),
+                                      torch.linspace(-math.pi / 2, math.pi / 2, 37, dtype=DTYPE),
+                                      indexing="ij")  # fmt: skip
+            sphere = torch.stack([lat.cos() * lon.cos(), lat.cos() * lon.sin(), lat.sin()], -1)
+            colors = np.full(lon.shape + (4,), (0.85, 0.85, 0.85, 0.25))
+            if net is not None:
+                with torch.no_grad():
+                    f = net(sphere.reshape(-1, 3).to(net.output.dtype)).reshape(lon.shape)
+                colors = np.where((f > 0).numpy()[..., None], (0.9, 0.62, 0.0, 0.3),
+                                  (0.34, 0.71, 0.91, 0.3))  # fmt: skip
+            ax.plot_surface(*sphere.permute(2, 0, 1).numpy(), facecolors=colors, linewidth=0,
+                            shade=False)  # fmt: skip
+        x, y = pair.dense(400)
+        for sign, color in [(1, plots.OKABE_ITO[1]), (-1, plots.OKABE_ITO[0])]:
+            points = x[y == sign].numpy()
+            points = np.vstack([points, points[:1]])
+            ax.plot(points[:, 0], points[:, 1], points[:, 2], color=color, lw=2.0)
+        ax.set(
+            xlabel="$x_1$", ylabel="$x_2$", zlabel="$x_3$", title=titles[k] if titles else pair.name
+        )
+        ax.set_box_aspect((1, 1, 1))
+        ax.tick_params(labelsize=6)
+    return fig
