@@ -1,6 +1,7 @@
-"""Lecture 3 (collapse.py) against independent references: the NC metrics recomputed in NumPy
-with explicit loops, exact simplex-ETF configurations, closed-form losses, and the unconstrained
-features model solved at small sizes. The CLI test runs every quick configuration once."""
+"""Lecture 3 (lowdim_course/collapse/) against independent references: the NC metrics
+recomputed in NumPy with explicit loops, exact simplex-ETF configurations, closed-form losses,
+and the unconstrained features model solved at small sizes. The CLI test runs every quick
+configuration once."""
 
 import json
 from dataclasses import replace
@@ -11,7 +12,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from lowdim_course import collapse, experiments, models
+from lowdim_course import collapse, experiments, models, runtime
 from lowdim_course.data import load_digits
 from lowdim_course.results import to_jsonable
 from lowdim_course.train import TrainConfig, train
@@ -22,7 +23,7 @@ f64 = torch.float64
 @pytest.fixture(autouse=True, scope="module")
 def one_thread():
     """Tiny matrices: one torch thread is faster and immune to a loaded machine."""
-    with collapse.torch_threads(1):
+    with runtime.torch_threads(1):
         yield
 
 
@@ -85,6 +86,7 @@ def test_nc_metrics_match_numpy(N, d, K):
         np.testing.assert_allclose(got[key], value, rtol=1e-9, atol=1e-12, err_msg=key)
 
 
+@pytest.mark.usefixtures("seeded")  # the offset below is drawn from the global RNG
 def test_nc_metrics_of_an_exact_simplex_etf():
     K, d = 5, 8
     M = collapse.simplex_etf(K, d, torch.Generator().manual_seed(1)).T  # (K, d)
@@ -204,8 +206,10 @@ def test_ufm_below_k_minus_one_dimensions_collapses_but_is_not_equiangular():
 
 def test_feature_dimension_and_fixed_classifier():
     train_data, _ = load_digits()
-    learned = collapse.build_model("mlp", train_data, 32, 2)
-    small = collapse.fix_classifier(collapse.build_model("mlp", train_data, 32, 2, 10))
+    learned = collapse.build_model("mlp", train_data, width=32, depth=2)
+    small = collapse.fix_classifier(
+        collapse.build_model("mlp", train_data, width=32, depth=2, feature_dim=10)
+    )
     assert small.features(train_data.x[:5]).shape == (5, 10)
     # learned: 64*32 + 32*32 + 2 BatchNorms (2*32 each) + classifier 32*10 + 10
     assert models.count_parameters(learned) == 64 * 32 + 32 * 32 + 4 * 32 + 330
@@ -230,6 +234,24 @@ def test_resnet18_with_d_equal_k_is_about_a_fifth_smaller():
     assert small.features(images.inputs()).shape == (4, 10)
     saved = 1 - models.count_parameters(small) / models.count_parameters(full)
     assert 0.15 < saved < 0.5
+
+
+def test_terminal_phase_starts_at_the_first_measured_epoch_at_full_accuracy():
+    """One definition of the start of the terminal phase serves run_tpt and run_random_labels."""
+    history = [
+        {"epoch": 1, "nc1": 4.0, "accuracy": 0.8},
+        {"epoch": 2, "train_acc": 1.0},  # not measured by the NC hook: not a candidate
+        {"epoch": 3, "nc1": 2.0, "accuracy": 1.0},
+        {"epoch": 4, "nc1": 1.5, "accuracy": 0.99},
+        {"epoch": 5, "nc1": 0.5, "accuracy": 1.0},
+    ]
+    assert collapse.terminal_phase(history) == {"tpt_epoch": 3, "nc1_at_tpt": 2.0, "nc1_final": 0.5}
+    never = [{"epoch": 1, "nc1": 4.0, "accuracy": 0.5}, {"epoch": 2, "nc1": 3.0, "accuracy": 0.9}]
+    assert collapse.terminal_phase(never) == {
+        "tpt_epoch": None,
+        "nc1_at_tpt": None,
+        "nc1_final": 3.0,
+    }
 
 
 def test_ridge_probe_primal_and_dual_agree_with_numpy():

@@ -1,0 +1,263 @@
+"""The lecture's experiments on neural collapse itself: training past zero error
+(`collapse_tpt`), the unconstrained features model (`collapse_ufm`) and random labels
+(`collapse_random_labels`); the experiments on what collapse is good for are in
+`experiments_uses.py`. `EXPERIMENTS` registers all six for lowdim_course.experiments.
+
+Each `run_*(config, *, device, seed, progress, checkpoint_dir)` returns a dict of numbers
+that the `plot_*` functions of plots.py draw. Quick profile: scikit-learn digits or free
+features on the CPU, one torch thread; full profile: CIFAR-10 and ResNet18 with the settings of
+Zhu et al. (2021) (`networks.FULL_TRAIN`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import torch
+
+from .. import data as datasets
+from .. import models
+from ..runtime import config_threads
+from ..train import TrainConfig
+from . import experiments_uses as uses
+from . import plots
+from .networks import (
+    FULL_TRAIN,
+    QUICK_TRAIN,
+    NetworkConfig,
+    nc_epochs,
+    nc_hook,
+    nc_probe,
+    network_cosines,
+    terminal_phase,
+    train_network,
+)
+from .ufm import train_ufm, worst_start
+
+# --- the terminal phase of training --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TPTConfig(NetworkConfig):
+    """An MLP on digits (quick) or ResNet18 on CIFAR-10 (full), trained past zero error."""
+
+    @classmethod
+    def full(cls) -> TPTConfig:
+        return cls("cifar10", "resnet18", train=FULL_TRAIN, metrics_every=1, threads=0)
+
+
+@config_threads
+def run_tpt(config: TPTConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None):
+    """Train past zero training error; NC1-NC4 and accuracies per measured epoch, the NC1 drop
+    over the terminal phase, and the class-mean cosines at the first and the last epoch."""
+    train_data, test_data = datasets.load(config.dataset)
+    probe = nc_probe(config, train_data)
+    measure_nc = nc_hook(probe, config.metrics_every, config.train.epochs)
+    snapshots = {}
+
+    def on_epoch(epoch, net):
+        if epoch == 1:
+            snapshots["first"] = network_cosines(net, probe)
+        return measure_nc(epoch, net)
+
+    net, history = train_network(
+        config,
+        train_data,
+        test_data=test_data,
+        on_epoch=on_epoch,
+        device=device,
+        seed=seed,
+        progress=progress,
+        checkpoint_dir=checkpoint_dir,
+    )
+    phase = terminal_phase(history)
+    final = nc_epochs(history)[-1]
+    return {
+        "data": {"name": config.dataset, "n_train": len(train_data), "n_test": len(test_data)},
+        "parameters": models.count_parameters(net),
+        "history": history,
+        **phase,
+        "nc1_drop": phase["nc1_at_tpt"] / phase["nc1_final"] if phase["tpt_epoch"] else None,
+        "final": {k: v for k, v in final.items() if k != "seconds"},
+        "cosines_first": snapshots.get("first"),
+        "cosines_final": network_cosines(net, probe),
+    }
+
+
+# --- the unconstrained features model ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UFMConfig:
+    classes: tuple[int, ...] = (4, 10)  # K
+    dims: tuple[tuple[int, ...], ...] = ((2, 3, 4, 8), (5, 9, 10, 20))  # d for each K
+    n_per_class: int = 5  # free feature vectors per class
+    inits: int = 16  # random starts per (K, d)
+    steps: int = 800  # gradient steps (d = K - 1 converges slowest)
+    lr: float = 1.0
+    momentum: float = 0.9  # heavy ball; 0 is plain gradient descent (needs more steps)
+    weight_decay: float = 5e-3  # lam on W, H and b
+    loss: str = "ce"
+    trajectory: tuple[int, int] = (10, 10)  # the (K, d) whose metrics per step are plotted
+    threads: int = 1
+
+    @classmethod
+    def quick(cls) -> UFMConfig:
+        return cls()
+
+    @classmethod
+    def full(cls) -> UFMConfig:
+        return cls(
+            classes=(4, 10, 20),
+            dims=((2, 3, 4, 8), (5, 9, 10, 20), (10, 19, 20, 40)),
+            n_per_class=50,
+            inits=100,
+            steps=3000,
+            threads=0,
+        )
+
+
+def _ufm_case(run: dict) -> dict:
+    """What run_ufm reports of one (K, d): the worst start's metrics, the objectives' spread."""
+    objective = run["objective"]
+    return {
+        "K": run["K"],
+        "d": run["d"],
+        "angle_error_max": worst_start(run, "means_angle_error_max"),
+        "classifier_angle_error_max": worst_start(run, "classifier_angle_error_max"),
+        "nc1_max": worst_start(run, "nc1"),
+        "nc3_max": worst_start(run, "nc3"),
+        "objective_min": objective.min().item(),
+        "objective_spread": (objective.max() - objective.min()).item(),
+    }
+
+
+@config_threads
+def run_ufm(config: UFMConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None):
+    """For each (K, d): GD from `inits` random starts; the worst start's distance to the
+    simplex angle, NC1, NC3, and the spread of the final objective over the starts."""
+    cases, trajectory = [], None
+    for K, dims in zip(config.classes, config.dims):
+        for d in dims:
+            plotted = (K, d) == tuple(config.trajectory)
+            run = train_ufm(
+                K,
+                d,
+                config.n_per_class,
+                config.loss,
+                inits=config.inits,
+                steps=config.steps,
+                lr=config.lr,
+                momentum=config.momentum,
+                weight_decay=config.weight_decay,
+                seed=seed,
+                record=20 if plotted else 0,
+                device=device,
+            )
+            cases.append(_ufm_case(run))
+            if plotted:
+                trajectory = {"K": K, "d": d, "history": run["history"]}
+    return {"cases": cases, "trajectory": trajectory, "inits": config.inits}
+
+
+# --- random labels -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RandomLabelsConfig(NetworkConfig):
+    n_train: int = 300  # training samples, relabelled at random (memorising takes time)
+    train: TrainConfig = field(
+        default_factory=lambda: replace(
+            QUICK_TRAIN, epochs=150, batch_size=50, milestones=(0.5, 0.75)
+        )
+    )
+    metrics_every: int = 5
+
+    @classmethod
+    def full(cls) -> RandomLabelsConfig:
+        return cls(
+            "cifar10",
+            n_train=50000,
+            model="resnet18",
+            train=replace(FULL_TRAIN, epochs=300, milestones=(0.5, 0.75), gamma=0.1),
+            metrics_every=5,
+            threads=0,
+        )
+
+
+@config_threads
+def run_random_labels(
+    config: RandomLabelsConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None
+):
+    """Train on `n_train` samples whose labels are drawn uniformly at random; test on the true
+    test labels. NC metrics are measured against the random labels the network fits."""
+    train_data, test_data = datasets.load(config.dataset)
+    g = torch.Generator().manual_seed(seed)
+    index = torch.randperm(len(train_data), generator=g)[: config.n_train]
+    K = train_data.num_classes
+    shuffled = replace(train_data.subset(index), y=torch.randint(0, K, (len(index),), generator=g))
+    _, history = train_network(
+        config,
+        shuffled,
+        test_data=test_data,
+        device=device,
+        seed=seed,
+        progress=progress,
+        checkpoint_dir=checkpoint_dir,
+    )
+    measured = nc_epochs(history)
+    return {
+        "data": config.dataset,
+        "n_train": len(shuffled),
+        "chance": 1 / K,
+        "history": history,
+        **terminal_phase(history),
+        "train_acc": measured[-1]["accuracy"],
+        "test_acc": history[-1]["test_acc"],
+        "nc1_first": measured[0]["nc1"],
+        "means_angle_error_final": measured[-1]["means_angle_error"],
+        "nc3_final": measured[-1]["nc3"],
+    }
+
+
+# --- registry ------------------------------------------------------------------------------
+
+# name -> (run, config class, figures, one-line summary), for lowdim_course.experiments.
+EXPERIMENTS = {
+    "collapse_tpt": (
+        run_tpt,
+        TPTConfig,
+        {"tpt_metrics": plots.plot_tpt, "tpt_cosines": plots.plot_tpt_cosines},
+        "train past zero training error and track NC1-NC4 per epoch",
+    ),
+    "collapse_ufm": (
+        run_ufm,
+        UFMConfig,
+        {"ufm_landscape": plots.plot_ufm},
+        "gradient descent on the unconstrained features model from random starts, d vs K-1",
+    ),
+    "collapse_fixed_etf": (
+        uses.run_fixed_etf,
+        uses.FixedETFConfig,
+        {"fixed_etf": plots.plot_fixed_etf},
+        "a fixed simplex-ETF classifier and d = K features vs a learned classifier",
+    ),
+    "collapse_losses": (
+        uses.run_losses,
+        uses.LossesConfig,
+        {"losses": plots.plot_losses},
+        "cross-entropy, focal, label smoothing and MSE: collapse and test accuracy",
+    ),
+    "collapse_random_labels": (
+        run_random_labels,
+        RandomLabelsConfig,
+        {"random_labels": plots.plot_random_labels},
+        "random training labels: memorised, chance test accuracy, features still collapse",
+    ),
+    "collapse_transfer": (
+        uses.run_transfer,
+        uses.TransferConfig,
+        {"transfer": plots.plot_transfer},
+        "NC1 on held-out classes vs few-shot linear-probe accuracy after pretraining",
+    ),
+}
