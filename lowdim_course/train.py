@@ -18,6 +18,7 @@ the same weights an uninterrupted run would reach.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import math
 import os
 import pickle
@@ -194,6 +195,28 @@ def load_checkpoint(path: Path | str, device: torch.device | str = "cpu") -> dic
     return state
 
 
+def _digest(*parts) -> str:
+    """A short SHA-256 of tensors (dtype, shape and bytes) and strings."""
+    h = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, torch.Tensor):
+            h.update(f"{part.dtype}{tuple(part.shape)}".encode())
+            h.update(part.detach().cpu().contiguous().numpy().tobytes())
+        else:
+            h.update(str(part).encode())
+    return h.hexdigest()[:16]
+
+
+def _run_fingerprint(model: nn.Module, data: ArrayData, test_data: ArrayData | None) -> dict:
+    """Digests of the data and of the architecture (not the initial weights: a resumed run may
+    start from any weights, everything then comes from the checkpoint)."""
+    shapes = [(name, tuple(p.shape)) for name, p in model.state_dict().items()]
+    fingerprint = {"data": _digest(data.x, data.y), "model": _digest(type(model).__name__, shapes)}
+    if test_data is not None:
+        fingerprint["test_data"] = _digest(test_data.x, test_data.y)
+    return fingerprint
+
+
 def _flat(settings: dict, prefix: str) -> dict:
     """{'a': {'b': 1}} -> {'<prefix>a.b': 1}, so a refusal names the very setting that differs."""
     flat = {}
@@ -257,10 +280,11 @@ def train(
     sample indices and returns the loss; its `param_groups()` are added to the optimizer with
     their own fixed learning rates (the schedule does not touch them), and its state is saved in
     checkpoints.
-    `run_settings` (JSON-like values) names what else defines the run: the labels, the model,
-    the lecture's own hyperparameters. It is saved in each checkpoint with the config, the seed
-    and `per_sample.settings()` (if the module has that method), and `resume=True` refuses a
-    checkpoint in which any of them differs, so a changed setting never resumes another run.
+    A checkpoint records what defines its run: the config, the seed, a digest of the training
+    and test data (inputs and labels) and of the model's architecture (parameter names and
+    shapes), `per_sample.settings()` if the module has that method, and `run_settings`
+    (JSON-like values: anything else the caller's run depends on). `resume=True` refuses a
+    checkpoint in which any of them differs, so a changed setting never reads back another run.
     `progress=None` shows a tqdm bar unless $LOWDIM_PROGRESS=0. The model is left in eval mode.
     """
     if per_sample is not None and loss_fn is not None:
@@ -300,9 +324,11 @@ def train(
 
     # Resume: restore everything the next epoch depends on.
     ckpt_path = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir else None
-    settings = dict(run_settings or {})
-    if per_sample is not None and hasattr(per_sample, "settings"):
-        settings["per_sample"] = per_sample.settings()
+    settings = {}
+    if ckpt_path is not None:
+        settings = _run_fingerprint(model, data, test_data) | dict(run_settings or {})
+        if per_sample is not None and hasattr(per_sample, "settings"):
+            settings["per_sample"] = per_sample.settings()
     start_epoch, step, history, elapsed = 0, 0, [], 0.0
     if resume and ckpt_path is not None and ckpt_path.exists():
         state = load_checkpoint(ckpt_path, device)

@@ -1,6 +1,7 @@
 """The training loop: schedules, augmentation, SGD against a NumPy reference, determinism,
 checkpoint/resume to bitwise-identical weights, and clear errors."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -693,6 +694,14 @@ def test_resuming_a_run_of_other_settings_is_refused(tmp_path):
     with pytest.raises(CheckpointError, match=r"settings\.labels"):
         run({"noise": 0.2, "labels": "worst"})
     assert len(run({"noise": 0.2})) == 1  # the same run is read back
+
+    # The data and the architecture are recorded without being named.
+    relabelled = dataclasses.replace(train_set, y=(train_set.y + 1) % 3)
+    with pytest.raises(CheckpointError, match=r"settings\.data\b"):
+        train(_mlp(), relabelled, cfg, checkpoint_dir=tmp_path, resume=True, progress=False)
+    wider = models.MLP(8, 3, width=64, depth=2, batchnorm=True)
+    with pytest.raises(CheckpointError, match=r"settings\.model\b"):
+        train(wider, train_set, cfg, checkpoint_dir=tmp_path, resume=True, progress=False)
 
 
 # ---------------------------------------------------------------- bad combinations

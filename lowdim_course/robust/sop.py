@@ -14,7 +14,6 @@ samples (scored by `roc_auc`).
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import replace
 
 import torch
@@ -162,21 +161,5 @@ def train_with_noise(
         progress=progress,
         checkpoint_dir=checkpoint_dir,
         resume=checkpoint_dir is not None,
-        run_settings=run_settings(config, method, noisy),
     )
     return history, model, sop
-
-
-def run_settings(config, method: str, noisy: torch.Tensor) -> dict:
-    """What defines one run beyond its TrainConfig and seed: the method, the network and the
-    noisy labels themselves (a digest, so a new rate, noise model or label set is a new run).
-    SOP adds its own `settings()`."""
-    digest = hashlib.sha256(noisy.cpu().to(torch.int64).numpy().tobytes()).hexdigest()[:16]
-    return {
-        "method": method,
-        "dataset": config.dataset,
-        "model": config.model,
-        "width": config.width,
-        "depth": config.depth,
-        "labels": digest,
-    }
