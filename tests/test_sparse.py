@@ -1,5 +1,5 @@
-"""Lecture 1 (sparse.py) against independent references: closed forms, scikit-learn's Lasso,
-Monte Carlo expectations, and small recovery problems. The whole file runs in about 15 s."""
+"""Lecture 1 (lowdim_course/sparse/) against independent references: closed forms,
+scikit-learn's Lasso, Monte Carlo expectations, and small recovery problems."""
 
 import math
 from dataclasses import replace
@@ -10,7 +10,8 @@ import pytest
 import torch
 from sklearn.linear_model import Lasso
 
-from lowdim_course import sparse
+from lowdim_course import data, runtime, sparse
+from lowdim_course.sparse import phase_transition
 
 f64 = torch.float64
 
@@ -18,8 +19,8 @@ f64 = torch.float64
 @pytest.fixture(autouse=True, scope="module")
 def one_thread():
     """Tiny matrices: one torch thread is faster, and immune to a loaded machine (see
-    sparse.torch_threads)."""
-    with sparse.torch_threads(1):
+    runtime.torch_threads)."""
+    with runtime.torch_threads(1):
         yield
 
 
@@ -94,6 +95,16 @@ def test_ista_is_monotone_and_both_obey_beck_teboulle_bounds():
                                torch.tensor([12 / 25], dtype=f64))  # fmt: skip
 
 
+def test_solver_options_are_keyword_only():
+    """Everything after `iters` is named at the call (step, backtracking, nonnegative, eta,
+    callback), so a positional list cannot put a value in the wrong slot."""
+    A, y = lasso_problem()
+    for solver in (sparse.ista, sparse.fista):
+        with pytest.raises(TypeError):
+            solver(A, y, 0.1, 10, None, True)
+        solver(A, y, 0.1, 10, step=None, backtracking=True)
+
+
 def test_nonnegative_lasso_kkt():
     """KKT of min F(x) s.t. x >= 0: g = A^T(Ax - y) + lam >= 0, and g = 0 where x > 0."""
     A, y = lasso_problem(seed=2)
@@ -116,17 +127,38 @@ def test_basis_pursuit_recovers_sparse_vector():
     assert np.linalg.norm(x - x0) / np.linalg.norm(x0) < 1e-8
 
 
+def test_basis_pursuit_trial_draws_and_judges_one_problem():
+    """The one recovery trial (the phase transition and the notebook's widgets call it): A, x0
+    drawn from the generator in the documented order, and `recovered` from the relative error."""
+    n, m, k = 60, 30, 4
+    trial = sparse.basis_pursuit_trial(n, m, k, np.random.default_rng(5))
+    rng = np.random.default_rng(5)
+    A = rng.standard_normal((m, n)) / math.sqrt(m)
+    x0 = np.zeros(n)
+    support = rng.choice(n, size=k, replace=False)  # before the values (not `x0[...] = ...`,
+    x0[support] = rng.choice([-1.0, 1.0], k)  # which draws its right-hand side first)
+    np.testing.assert_array_equal(trial["A"], A)
+    np.testing.assert_array_equal(trial["x0"], x0)
+    error = np.linalg.norm(trial["x"] - x0) / np.linalg.norm(x0)
+    assert trial["relative_error"] == pytest.approx(error) and trial["recovered"] == (error < 1e-5)
+    assert trial["recovered"]  # k = 4 of m = 30 lies far below the weak threshold
+    hard = sparse.basis_pursuit_trial(n, m, 25, np.random.default_rng(5), signs="gaussian")
+    assert hard["x0"].nonzero()[0].size == 25 and not hard["recovered"]
+    with pytest.raises(ValueError):
+        sparse.basis_pursuit_trial(n, m, k, np.random.default_rng(5), signs="uniform")
+
+
 def test_gaussian_tail_closed_form_against_monte_carlo():
     g = np.abs(np.random.default_rng(0).standard_normal(2_000_000))
     for tau in (0.0, 0.7, 1.5, 2.5):
         mc = np.mean(np.maximum(g - tau, 0) ** 2)
-        assert abs(sparse._gaussian_tail_square(tau) - mc) < 4e-3 * max(mc, 0.05)
+        assert abs(phase_transition._gaussian_tail_square(tau) - mc) < 4e-3 * max(mc, 0.05)
 
 
 def test_psi_is_the_infimum_and_matches_finite_n_monte_carlo():
     taus = np.linspace(0, 6, 6001)
     for s in (0.05, 0.2, 0.5, 0.8):
-        brute = np.min(s * (1 + taus**2) + (1 - s) * sparse._gaussian_tail_square(taus))
+        brute = np.min(s * (1 + taus**2) + (1 - s) * phase_transition._gaussian_tail_square(taus))
         assert abs(sparse.l1_statistical_dimension(s) - brute) < 1e-6
     # Finite n: E min_tau dist^2(g, tau * subdifferential of ||.||_1 at x) over n, for x with k
     # positive entries, lies within a few percent of psi(k/n) (ALMT 2014: error O(1/sqrt(n))).
@@ -188,12 +220,29 @@ def test_singular_value_threshold():
 
 def test_completion_small_case_both_methods():
     g = torch.Generator().manual_seed(0)
-    M, mask = sparse.completion_problem(40, 30, 2, 0.6, g)
-    X, history = sparse.svt_complete(M * mask, mask, 500, reference=M)
-    assert sparse._relative_error(X, M) < 1e-8 and history["rank"][-1] == 2
+    M, mask = data.completion_problem(40, 30, 2, 0.6, g)
+    X, history = sparse.nuclear_norm_complete(M * mask, mask, 500, reference=M)
+    assert sparse.relative_error(X, M) < 1e-8 and history["rank"][-1] == 2
     Xf, hist_f = sparse.burer_monteiro_complete(M * mask, mask, 2, 1500, generator=g, reference=M)
     assert hist_f["error"][-1] < 1e-8
     assert torch.isfinite(Xf).all()
+
+
+def test_nuclear_norm_complete_solves_the_constrained_problem():
+    """Where recovery fails (rank 3, 25% of a 30 x 30 matrix), the result still solves
+    min ||X||_* s.t. X = M on the mask: it is feasible, its nuclear norm is at most M's (M is
+    feasible), and no feasible direction (supported off the mask) lowers it."""
+    g = torch.Generator().manual_seed(0)
+    M, mask = data.completion_problem(30, 30, 3, 0.25, g)
+    X, _ = sparse.nuclear_norm_complete(M * mask, mask, 1500)
+    assert ((X - M) * mask).norm() < 1e-8 * (M * mask).norm()
+    nuclear = torch.linalg.matrix_norm(X, "nuc")
+    assert sparse.relative_error(X, M) > 0.1  # a genuine failure of the convex program
+    assert nuclear < torch.linalg.matrix_norm(M, "nuc")
+    for _ in range(20):
+        D = torch.randn(30, 30, generator=g, dtype=f64) * ~mask
+        D = 1e-4 * D / D.norm()
+        assert torch.linalg.matrix_norm(X + D, "nuc") >= nuclear - 1e-8
 
 
 # --- dictionary learning ----------------------------------------------------------------------
@@ -292,6 +341,6 @@ def test_experiment_runs_and_plots(name):
 
 def test_torch_threads_restores_setting():
     before = torch.get_num_threads()
-    with sparse.torch_threads(1):
+    with runtime.torch_threads(1):
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before

@@ -1,0 +1,138 @@
+"""Lecture 1, sparse recovery and nonconvex optimisation: the lasso and its proximal algorithms,
+basis pursuit and its phase transition, low-rank matrix completion (convex and factored),
+dictionary learning on the sphere, and ISTA unrolled into a network with ReLU activations.
+
+Modules, one idea each:
+- `problems`: random Gaussian matrices and sparse codes, and the float64 batch convention;
+- `proximal`: soft thresholding, the lasso objective, ISTA and FISTA, their rate bounds;
+- `phase_transition`: basis pursuit, one recovery trial, the empirical phase transition and
+  the weak threshold from the statistical dimension of the l1 descent cone;
+- `completion`: nuclear-norm completion (ADMM with singular value thresholding) and
+  Burer-Monteiro factorisation;
+- `dictionary`: orthogonal dictionary learning by Riemannian gradient descent on the sphere;
+- `unrolled`: ISTA unrolled into a network (LISTA) and its training;
+- `experiments`: configs, `run_*` and the `EXPERIMENTS` registry entries; `plots`: figures.
+
+A notebook writes `from lowdim_course import sparse` and uses the names below, e.g.
+`sparse.run_rates(sparse.RatesConfig.quick())` and `sparse.plot_rates(result)`.
+"""
+
+from .completion import (
+    burer_monteiro_complete,
+    nuclear_norm_complete,
+    relative_error,
+    singular_value_threshold,
+)
+from .dictionary import (
+    logcosh,
+    match_columns,
+    orthogonal_dictionary_problem,
+    riemannian_gradient_descent,
+    sphere_landscape,
+    sphere_objective,
+    to_azimuth_elevation,
+)
+from .experiments import (
+    COMPLETION_FIGURES,
+    DICTIONARY_FIGURES,
+    EXPERIMENTS,
+    PHASE_FIGURES,
+    RATES_FIGURES,
+    UNROLLED_FIGURES,
+    CompletionConfig,
+    DictionaryConfig,
+    PhaseConfig,
+    RatesConfig,
+    UnrolledConfig,
+    run_completion,
+    run_dictionary,
+    run_phase_transition,
+    run_rates,
+    run_unrolled,
+)
+from .phase_transition import (
+    basis_pursuit,
+    basis_pursuit_trial,
+    fifty_percent_rho,
+    l1_phase_transition,
+    l1_statistical_dimension,
+    weak_threshold,
+)
+from .plots import (
+    plot_completion,
+    plot_dictionary,
+    plot_dictionary_landscape,
+    plot_phase_transition,
+    plot_rates,
+    plot_unrolled,
+)
+from .problems import DTYPE, gaussian_matrix, sparse_codes
+from .proximal import (
+    fista,
+    fista_bound,
+    ista,
+    ista_bound,
+    lasso_objective,
+    lasso_optimum,
+    lipschitz_constant,
+    proximal_gradient,
+    soft_threshold,
+)
+from .unrolled import UnrolledISTA, nmse, train_unrolled
+
+__all__ = [
+    "COMPLETION_FIGURES",
+    "DICTIONARY_FIGURES",
+    "DTYPE",
+    "EXPERIMENTS",
+    "PHASE_FIGURES",
+    "RATES_FIGURES",
+    "UNROLLED_FIGURES",
+    "CompletionConfig",
+    "DictionaryConfig",
+    "PhaseConfig",
+    "RatesConfig",
+    "UnrolledConfig",
+    "UnrolledISTA",
+    "basis_pursuit",
+    "basis_pursuit_trial",
+    "burer_monteiro_complete",
+    "fifty_percent_rho",
+    "fista",
+    "fista_bound",
+    "gaussian_matrix",
+    "ista",
+    "ista_bound",
+    "l1_phase_transition",
+    "l1_statistical_dimension",
+    "lasso_objective",
+    "lasso_optimum",
+    "lipschitz_constant",
+    "logcosh",
+    "match_columns",
+    "nmse",
+    "nuclear_norm_complete",
+    "orthogonal_dictionary_problem",
+    "plot_completion",
+    "plot_dictionary",
+    "plot_dictionary_landscape",
+    "plot_phase_transition",
+    "plot_rates",
+    "plot_unrolled",
+    "proximal_gradient",
+    "relative_error",
+    "riemannian_gradient_descent",
+    "run_completion",
+    "run_dictionary",
+    "run_phase_transition",
+    "run_rates",
+    "run_unrolled",
+    "singular_value_threshold",
+    "soft_threshold",
+    "sparse_codes",
+    "sphere_landscape",
+    "sphere_objective",
+    "to_azimuth_elevation",
+    "train_unrolled",
+    "weak_threshold",
+]

@@ -1,0 +1,453 @@
+"""The lecture's experiments: one frozen config and one `run_*` per experiment, and the
+`EXPERIMENTS` dict the registry reads (name -> (run, Config, figures, summary)).
+
+- `sparse_rates`: ISTA, FISTA and FISTA with backtracking on a batch of lassos, every gap
+  F(x_k) - F* against the Beck-Teboulle bounds L||x0 - x*||^2 / (2k) and
+  2L||x0 - x*||^2 / (k+1)^2.
+- `sparse_phase_transition`: basis pursuit (a linear program, HiGHS) on a grid of
+  (delta = m/n, rho = k/m); its 50% contour against the weak threshold computed from the
+  statistical dimension of the l1 descent cone. CPU-bound (linear programs, `workers` threads).
+- `sparse_matrix_completion`: nuclear-norm minimisation (ADMM with singular value
+  thresholding) and Burer-Monteiro gradient descent on a low-rank matrix, error against the
+  fraction of entries observed.
+- `sparse_dictionary_learning`: Riemannian gradient descent on a log-cosh surrogate of
+  ||Y^T a||_1 over the sphere from many random starts: which columns of an orthogonal
+  dictionary they find; plus the landscape on S^2.
+- `sparse_unrolled`: unrolled ISTA equals ISTA; trained layers (LISTA) against the ISTA and
+  FISTA iterations they are worth.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..data import completion_problem
+from ..runtime import config_threads
+from . import plots
+from .completion import burer_monteiro_complete, nuclear_norm_complete, relative_error
+from .dictionary import (
+    match_columns,
+    orthogonal_dictionary_problem,
+    riemannian_gradient_descent,
+    sphere_landscape,
+    to_azimuth_elevation,
+)
+from .phase_transition import fifty_percent_rho, l1_phase_transition, weak_threshold
+from .problems import DTYPE, gaussian_matrix, sparse_codes
+from .proximal import fista, fista_bound, ista, ista_bound, lasso_optimum, lipschitz_constant
+from .unrolled import UnrolledISTA, nmse, train_unrolled
+
+
+@dataclass(frozen=True)
+class RatesConfig:
+    m: int = 100  # measurements
+    n: int = 200  # unknowns
+    sparsity: int = 10  # nonzeros of the vector behind each y
+    problems: int = 8  # lassos solved at once (one A, B right-hand sides)
+    correlation: float = 0.9  # between neighbouring columns of A: an ill-conditioned lasso, so
+    # the O(1/k) and O(1/k^2) phases last long enough to see (at 0, both soon turn linear)
+    lam_ratio: float = 0.02  # lam = lam_ratio ||A^T y||_inf (lam >= ||A^T y||_inf gives x* = 0)
+    iters: int = 1000  # ISTA / FISTA iterations shown
+    optimum_iters: int = 20000  # FISTA iterations for F*
+    eta: float = 2.0  # backtracking factor
+    threads: int = 1  # torch CPU threads during the run (0: unchanged), see torch_threads
+
+    @classmethod
+    def quick(cls) -> RatesConfig:
+        return cls()
+
+    @classmethod
+    def full(cls) -> RatesConfig:
+        return cls(
+            m=500, n=1000, sparsity=50, problems=32, iters=5000, optimum_iters=100000, threads=0
+        )
+
+
+@config_threads
+def run_rates(config: RatesConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None):
+    """ISTA, FISTA and FISTA with backtracking on the same lassos: gaps F(x_k) - F* and the
+    Beck-Teboulle bounds (backtracking: with eta L, the largest L it can reach). Short runs: no
+    checkpoints."""
+    g = torch.Generator().manual_seed(seed)
+    A = gaussian_matrix(config.m, config.n, g, device, config.correlation)
+    x0 = sparse_codes(config.problems, config.n, config.sparsity / config.n, g).to(device)
+    noise = torch.randn(config.problems, config.m, generator=g, dtype=DTYPE).to(device)
+    y = x0 @ A.T + 0.01 * noise
+    lam = config.lam_ratio * (y @ A).abs().max(1).values  # (B,)
+    L = lipschitz_constant(A)
+    x_star, F_star = lasso_optimum(A, y, lam, config.optimum_iters)
+    runs = {
+        "ista": ista(A, y, lam, config.iters)[1],
+        "fista": fista(A, y, lam, config.iters)[1],
+        "fista_backtracking": fista(A, y, lam, config.iters, backtracking=True, eta=config.eta)[1],
+    }
+    # F* is the smallest objective any method reached, so that every gap is >= 0.
+    F_star = torch.minimum(F_star, torch.stack([r.min(1).values for r in runs.values()]).min(0)[0])
+    k = torch.arange(1, config.iters + 1)
+    dist2 = (x_star**2).sum(1)  # ||x0 - x*||^2 with x0 = 0
+    bounds = {
+        "ista": ista_bound(k, L, dist2),
+        "fista": fista_bound(k, L, dist2),
+        "fista_backtracking": fista_bound(k, config.eta * L, dist2),
+    }
+    gaps = {name: (r - F_star[:, None]).clamp(min=0) for name, r in runs.items()}
+    return {
+        "iterations": k,
+        "L": L,
+        "lam": lam,
+        "F_star": F_star,
+        "gaps": gaps,
+        "bounds": bounds,
+        "below_bound": {name: bool((gaps[name] <= bounds[name]).all()) for name in gaps},
+        "max_gap_over_bound": {name: (gaps[name] / bounds[name]).max().item() for name in gaps},
+        "final_gap": {name: gaps[name][:, -1].max().item() for name in gaps},
+    }
+
+
+@dataclass(frozen=True)
+class PhaseConfig:
+    n: int = 100  # ambient dimension
+    deltas: tuple[float, ...] = (0.2, 0.35, 0.5, 0.65, 0.8)  # m / n (columns of the grid)
+    rhos: tuple[float, ...] = tuple(round(0.05 * i, 2) for i in range(1, 20))  # k / m (rows)
+    trials: int = 8  # basis pursuit problems per grid point
+    signs: str = "rademacher"  # nonzeros of x0: 'rademacher' (±1) | 'gaussian'
+    tol: float = 1e-5  # success: ||x - x0|| / ||x0|| below this
+    workers: int = 2  # threads solving LPs (HiGHS releases the GIL)
+
+    @classmethod
+    def quick(cls) -> PhaseConfig:
+        return cls()
+
+    @classmethod
+    def full(cls) -> PhaseConfig:
+        return cls(
+            n=400,
+            deltas=tuple(round(0.05 * i, 2) for i in range(1, 20)),
+            rhos=tuple(round(0.025 * i, 3) for i in range(1, 40)),
+            trials=20,
+            workers=16,
+        )
+
+
+def run_phase_transition(
+    config: PhaseConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None
+):
+    """The empirical recovery probability of basis pursuit on the (delta, rho) grid, its 50%
+    contour per delta, and the weak threshold. CPU only (linear programs); no checkpoints."""
+    probability = l1_phase_transition(
+        config.n,
+        config.deltas,
+        config.rhos,
+        config.trials,
+        seed=seed,
+        signs=config.signs,
+        tol=config.tol,
+        workers=config.workers,
+        progress=bool(progress),
+    )
+    empirical = fifty_percent_rho(probability, config.rhos)
+    theory = weak_threshold(np.asarray(config.deltas))
+    curve_delta = np.linspace(0.02, 0.98, 49)
+    return {
+        "n": config.n,
+        "deltas": config.deltas,
+        "rhos": config.rhos,
+        "probability": probability,
+        "empirical_rho50": empirical,
+        "theory_rho": theory,
+        "max_abs_difference": float(np.max(np.abs(empirical - theory))),
+        "curve": {"delta": curve_delta, "rho": weak_threshold(curve_delta)},
+    }
+
+
+@dataclass(frozen=True)
+class CompletionConfig:
+    n: int = 100  # the matrix is n x n
+    rank: int = 5
+    rates: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5)  # fractions of entries observed
+    trials: int = 2  # matrices per rate
+    check_rate: float = 0.5  # the rate whose error curves are kept (and the lecture asserts)
+    admm_iters: int = 300  # nuclear norm (ADMM) iterations at most
+    bm_iters: int = 1000  # Burer-Monteiro gradient steps
+    bm_lr: float = 0.5  # step, in units of 1 / sigma_1
+    threads: int = 1  # torch CPU threads during the run (0: unchanged), see torch_threads
+
+    @classmethod
+    def quick(cls) -> CompletionConfig:
+        return cls()
+
+    @classmethod
+    def full(cls) -> CompletionConfig:
+        return cls(
+            n=300,
+            rank=10,
+            rates=tuple(round(0.05 * i, 2) for i in range(1, 13)),
+            trials=10,
+            check_rate=0.3,
+            admm_iters=500,
+            bm_iters=3000,
+            threads=0,
+        )
+
+
+@config_threads
+def run_completion(
+    config: CompletionConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None
+):
+    """Relative error ||X - M||_F / ||M||_F of nuclear-norm completion and Burer-Monteiro
+    against the sampling rate, and both methods' error per iteration at `check_rate`."""
+    if not any(math.isclose(r, config.check_rate) for r in config.rates):
+        raise ValueError(f"check_rate {config.check_rate} must be one of rates {config.rates}")
+    g = torch.Generator().manual_seed(seed)
+    nuclear, factored, curves = [], [], {}
+    for rate in config.rates:
+        errors_n, errors_f = [], []
+        for trial in range(config.trials):
+            M, mask = completion_problem(config.n, config.n, config.rank, rate, g, device)
+            X, hist_n = nuclear_norm_complete(M * mask, mask, config.admm_iters, reference=M)
+            Xf, hist_f = burer_monteiro_complete(
+                M * mask,
+                mask,
+                config.rank,
+                config.bm_iters,
+                lr=config.bm_lr,
+                generator=g,
+                reference=M,
+            )
+            errors_n.append(relative_error(X, M))
+            errors_f.append(relative_error(Xf, M))
+            if math.isclose(rate, config.check_rate) and trial == 0:
+                curves = {"nuclear": hist_n["error"], "burer_monteiro": hist_f["error"]}
+        nuclear.append(errors_n)
+        factored.append(errors_f)
+    i = [math.isclose(r, config.check_rate) for r in config.rates].index(True)
+    dof = config.rank * (2 * config.n - config.rank)  # dimension of the rank-r matrices
+    return {
+        "n": config.n,
+        "rank": config.rank,
+        "rates": config.rates,
+        "samples_over_dof": [r * config.n**2 / dof for r in config.rates],
+        "nuclear_error": nuclear,  # (rates, trials)
+        "burer_monteiro_error": factored,
+        "curves": curves,
+        "check": {
+            "rate": config.check_rate,
+            "nuclear_error": max(nuclear[i]),
+            "burer_monteiro_error": max(factored[i]),
+        },
+    }
+
+
+@dataclass(frozen=True)
+class DictionaryConfig:
+    n: int = 8  # dimension (A_o is n x n orthogonal)
+    p: int = 3000  # samples
+    theta: float = 0.2  # probability that a code entry is nonzero
+    mu: float = 0.05  # smoothing of |z| in h_mu
+    starts: int = 96  # random initialisations, run as one batch
+    iters: int = 300  # Riemannian gradient steps
+    step: float = 0.3  # step size
+    landscape_p: int = 1500  # samples of the n = 3 problem whose landscape is drawn
+    landscape_starts: int = 24  # trajectories drawn on it
+    landscape_iters: int = 60  # steps of each drawn trajectory
+    resolution: int = 60  # latitude points of the landscape grid
+    threads: int = 1  # torch CPU threads during the run (0: unchanged), see torch_threads
+
+    @classmethod
+    def quick(cls) -> DictionaryConfig:
+        return cls()
+
+    @classmethod
+    def full(cls) -> DictionaryConfig:
+        return cls(n=50, p=50000, theta=0.1, starts=1000, iters=1000, resolution=180, threads=0)
+
+
+@config_threads
+def run_dictionary(
+    config: DictionaryConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None
+):
+    """Riemannian gradient descent from `starts` random points: which columns of A_o are found
+    (up to sign) and how closely, and the landscape of the n = 3 problem with trajectories."""
+    g = torch.Generator().manual_seed(seed)
+    A, _, Y = orthogonal_dictionary_problem(config.n, config.p, config.theta, g, device)
+    Q = riemannian_gradient_descent(Y, config.starts, config.mu, config.iters, config.step, g)
+    matched = match_columns(Q, A)
+
+    # The picture: n = 3, where the sphere can be drawn, with a few trajectories.
+    A3, _, Y3 = orthogonal_dictionary_problem(3, config.landscape_p, config.theta, g, device)
+    landscape = sphere_landscape(Y3, config.mu, config.resolution)
+    _, paths = riemannian_gradient_descent(
+        Y3, config.landscape_starts, config.mu, config.landscape_iters, config.step, g, True
+    )
+    paths = paths.transpose(0, 1).cpu()  # (starts, steps + 1, 3)
+    return {
+        "n": config.n,
+        "starts": config.starts,
+        "best_overlap": matched["best_overlap"],  # per start: max_j |<q, a_j>|
+        "column": matched["column"],
+        "n_found": matched["n_found"],
+        "column_overlap": matched["column_overlap"],  # per column: best start
+        "min_column_overlap": matched["column_overlap"].min().item(),
+        "fraction_starts_converged": (matched["best_overlap"] > 0.99).double().mean().item(),
+        "landscape": {
+            **landscape,
+            "columns": to_azimuth_elevation(torch.cat([A3.T, -A3.T]).cpu()),  # ±a_j
+            "paths": to_azimuth_elevation(paths),
+            "final_overlap": (paths[:, -1] @ A3.cpu()).abs().max(1).values,
+        },
+    }
+
+
+@dataclass(frozen=True)
+class UnrolledConfig:
+    m: int = 32  # measurements
+    n: int = 64  # code dimension
+    theta: float = 0.1  # probability that a code entry is nonzero
+    noise: float = 0.01  # measurement noise standard deviation
+    lam: float = 0.04  # lasso weight; the targets are the lasso solutions x*
+    layers: tuple[int, ...] = (8,)  # K of each trained LISTA network
+    tied: bool = False  # share weights across layers
+    train_size: int = 4000  # (y, x*) training pairs (fewer overfit: 8 layers hold 50k weights)
+    test_size: int = 500
+    steps: int = 1000  # Adam steps
+    batch_size: int = 128
+    lr: float = 3e-3
+    target_iters: int = 500  # FISTA iterations computing x*
+    ista_iters: int = 300  # ISTA / FISTA iterations on the error curves
+    threads: int = 1  # torch CPU threads during the run (0: unchanged), see torch_threads
+
+    @classmethod
+    def quick(cls) -> UnrolledConfig:
+        return cls()
+
+    @classmethod
+    def full(cls) -> UnrolledConfig:
+        return cls(
+            m=128,
+            n=256,
+            layers=(2, 4, 8, 16),
+            train_size=50000,
+            test_size=5000,
+            steps=20000,
+            batch_size=512,
+            target_iters=3000,
+            ista_iters=1000,
+            threads=0,
+        )
+
+
+@config_threads
+def run_unrolled(
+    config: UnrolledConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None
+):
+    """Error ||x - x*||^2 / ||x*||^2 on test problems for ISTA and FISTA per iteration and for
+    trained LISTA per depth; also the check that untrained unrolled ISTA equals ISTA."""
+    g = torch.Generator().manual_seed(seed)
+    A = gaussian_matrix(config.m, config.n, g, device)
+
+    def measurements(N):
+        x = sparse_codes(N, config.n, config.theta, g).to(device)
+        noise = torch.randn(N, config.m, generator=g, dtype=DTYPE).to(device)
+        return x @ A.T + config.noise * noise
+
+    y_train, y_test = measurements(config.train_size), measurements(config.test_size)
+    x_train = fista(A, y_train, config.lam, config.target_iters)[0]
+    x_test = fista(A, y_test, config.lam, config.target_iters)[0]
+
+    def error_curve(solver) -> list[float]:  # nmse of each iterate on the test problems
+        errors = []
+        solver(
+            A,
+            y_test,
+            config.lam,
+            config.ista_iters,
+            callback=lambda x: errors.append(nmse(x, x_test)),
+        )
+        return errors
+
+    # Error per iteration of ISTA and FISTA, and the check that unrolled ISTA is ISTA.
+    ista_error, fista_error = error_curve(ista), error_curve(fista)
+    K = max(config.layers)
+    with torch.no_grad():
+        unrolled = UnrolledISTA(A, config.lam, K)(y_test)
+    equal_to_ista = (unrolled - ista(A, y_test, config.lam, K)[0]).abs().max().item()
+
+    lista = {}
+    for K in config.layers:
+        net = UnrolledISTA(A, config.lam, K, tied=config.tied).float()
+        losses = train_unrolled(
+            net,
+            y_train.float(),
+            x_train.float(),
+            config.steps,
+            batch_size=config.batch_size,
+            lr=config.lr,
+            generator=g,
+        )
+        with torch.no_grad():
+            err = nmse(net.double()(y_test), x_test)
+        matched = next((i + 1 for i, e in enumerate(ista_error) if e <= err), None)
+        matched_f = next((i + 1 for i, e in enumerate(fista_error) if e <= err), None)
+        lista[str(K)] = {
+            "error": err,
+            "ista_error_same_depth": ista_error[K - 1],
+            "fista_error_same_depth": fista_error[K - 1],
+            "ista_iterations_to_match": matched,  # None: more than ista_iters
+            "fista_iterations_to_match": matched_f,
+            "final_train_loss": losses[-1],
+        }
+    return {
+        "layers": config.layers,
+        "ista_error": ista_error,
+        "fista_error": fista_error,
+        "lista": lista,
+        "unrolled_equals_ista_max_abs_diff": equal_to_ista,
+    }
+
+
+RATES_FIGURES = {"rates": plots.plot_rates}
+PHASE_FIGURES = {"phase_transition": plots.plot_phase_transition}
+COMPLETION_FIGURES = {"matrix_completion": plots.plot_completion}
+DICTIONARY_FIGURES = {
+    "dictionary_recovery": plots.plot_dictionary,
+    "dictionary_landscape": plots.plot_dictionary_landscape,
+}
+UNROLLED_FIGURES = {"unrolled": plots.plot_unrolled}
+
+# name -> (run, config class, figures, one-line summary), for experiments.py to register.
+EXPERIMENTS = {
+    "sparse_rates": (
+        run_rates,
+        RatesConfig,
+        RATES_FIGURES,
+        "ISTA vs FISTA on the lasso: gaps F(x_k) - F* under the Beck-Teboulle bounds",
+    ),
+    "sparse_phase_transition": (
+        run_phase_transition,
+        PhaseConfig,
+        PHASE_FIGURES,
+        "basis pursuit recovery probability over (m/n, k/m) against the l1 weak threshold",
+    ),
+    "sparse_matrix_completion": (
+        run_completion,
+        CompletionConfig,
+        COMPLETION_FIGURES,
+        "low-rank completion by nuclear norm (ADMM) and Burer-Monteiro vs sampling rate",
+    ),
+    "sparse_dictionary_learning": (
+        run_dictionary,
+        DictionaryConfig,
+        DICTIONARY_FIGURES,
+        "orthogonal dictionary learning by Riemannian gradient descent on the sphere",
+    ),
+    "sparse_unrolled": (
+        run_unrolled,
+        UnrolledConfig,
+        UNROLLED_FIGURES,
+        "soft thresholding -> ReLU: ISTA unrolled, and trained LISTA vs ISTA/FISTA",
+    ),
+}
