@@ -71,11 +71,15 @@ class SmallCNN(nn.Module):
 
 
 class BasicBlock(nn.Module):
-    def __init__(self, c_in: int, c_out: int, stride: int):
+    """conv3x3-BN-ReLU, conv3x3-BN, plus the shortcut (a 1x1 projection when the shape
+    changes), then ReLU. `mid` channels between the two convolutions (default `c_out`)."""
+
+    def __init__(self, c_in: int, c_out: int, stride: int, mid: int | None = None):
         super().__init__()
-        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(c_out)
-        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+        mid = mid or c_out
+        self.conv1 = nn.Conv2d(c_in, mid, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(mid)
+        self.conv2 = nn.Conv2d(mid, c_out, 3, 1, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(c_out)
         self.shortcut = nn.Sequential()
         if stride != 1 or c_in != c_out:
@@ -223,9 +227,12 @@ def build(
       (default 1).
 
     `feature_dim` (mlp and resnet18) changes the dimension of `features(x)`: the last hidden
-    layer, or ResNet18's last basic block, is rebuilt with that many outputs. It is rebuilt
-    after the whole network, so every other layer draws the same initial weights whatever
-    `feature_dim` is, and networks that differ only there start from the same point.
+    layer, or ResNet18's last basic block, is rebuilt with that many outputs. In ResNet18 only
+    the block's second convolution narrows (512 -> feature_dim channels, with a 1x1 projection
+    on the shortcut); its first stays 512 -> 512, as in Zhu et al. (2021), where d = K removes
+    about a fifth of ResNet18's parameters. The layer is rebuilt after the whole network, so
+    every other layer draws the same initial weights whatever `feature_dim` is, and networks
+    that differ only there start from the same point.
     """
     sizes = {k: v for k, v in (("width", width), ("depth", depth)) if v is not None}
     if arch == "mlp":
@@ -248,7 +255,7 @@ def build(
         net = ResNet18(num_classes, in_shape[0], **sizes)
         if feature_dim is not None and feature_dim != net.classifier.in_features:
             c_in = net.classifier.in_features
-            net.stages[-1] = BasicBlock(c_in, feature_dim, 1)
+            net.stages[-1] = BasicBlock(c_in, feature_dim, 1, mid=c_in)
             net.classifier = nn.Linear(feature_dim, num_classes)
         return net
     if arch == "wrn":

@@ -74,9 +74,9 @@ def build_model(
     `train_data`, whose features have `feature_dim` dimensions (None: the model's own, `width`
     or 512).
 
-    MLP: the last hidden layer gets `feature_dim` units. ResNet18: the last basic block maps
-    512 channels to `feature_dim` (its two 3x3 convolutions shrink with it, as in Zhu et al.
-    2021).
+    MLP: the last hidden layer gets `feature_dim` units. ResNet18: the second 3x3 convolution
+    of the last basic block maps 512 channels to `feature_dim` (with a 1x1 projection on the
+    shortcut), as in Zhu et al. 2021 (see `models.build`).
     """
     if model not in MODELS:
         raise ValueError(f"unknown model {model!r}: choose one of {', '.join(MODELS)}")
