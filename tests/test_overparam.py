@@ -11,7 +11,7 @@ import torch
 
 from lowdim_course import models
 from lowdim_course import overparam as op
-from lowdim_course.overparam import experiments_lr_noise
+from lowdim_course.overparam import experiments_capacity, experiments_lr_noise
 from lowdim_course.train import TrainConfig, lr_factor
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -64,6 +64,16 @@ def test_relative_movement_by_hand():
     b0, b = torch.tensor([0.0, 0.0]), torch.tensor([4.0, 0.0])  # together: sqrt(9+16)/5 = 1
     assert op.relative_movement([w, b], [w0, b0]) == pytest.approx(1.0)
     assert op.relative_movement([w0], [w0]) == 0.0
+
+
+def test_width_movement_is_measured_on_a_layer_that_widens():
+    """The width experiment's 'first layer' grows with the width: an MLP's first layer, a
+    WideResNet's first convolution of its first group, never the 16-channel stem."""
+    for widen in (1, 4):
+        wrn = models.build("wrn", (3, 32, 32), 10, depth=10, width=widen)
+        assert experiments_capacity.first_widened_weight(wrn).shape == (16 * widen, 16, 3, 3)
+    mlp = models.build("mlp", (64,), 10, width=32, depth=1)
+    assert experiments_capacity.first_widened_weight(mlp) is mlp.body[0].weight
 
 
 def test_ntk_network_output_and_linearisation():

@@ -190,6 +190,16 @@ class WidthConfig:
         )
 
 
+def first_widened_weight(model: torch.nn.Module) -> torch.Tensor:
+    """The first weight whose size grows with the network's width, whose movement the width
+    experiment measures: an MLP's first layer; a WideResNet's first convolution of its first
+    group (16 -> 16k channels; the stem has 16 channels for every widen factor k); otherwise the
+    first weight matrix."""
+    if isinstance(model, models.WideResNet):
+        return model.groups[0].conv1.weight
+    return next(p for p in model.parameters() if p.dim() > 1)
+
+
 @config_threads
 def run_width(config: WidthConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None):
     """Train one network per width: final training and test error, parameter count, curves, and
@@ -202,7 +212,7 @@ def run_width(config: WidthConfig, *, device="cpu", seed=0, progress=None, check
         model = build_network(
             config.model, in_shape, train_set.num_classes, width=width, depth=config.depth
         ).to(device)
-        first = next(p for p in model.parameters() if p.dim() > 1)  # the first weight matrix
+        first = first_widened_weight(model)
         first_init = first.detach().clone()
         head_init = model.classifier.weight.detach().clone()
         history = fit(
