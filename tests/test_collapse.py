@@ -204,6 +204,36 @@ def test_ufm_below_k_minus_one_dimensions_collapses_but_is_not_equiangular():
 # --- networks, probes ----------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(("K", "d"), [(4, 3), (4, 4), (10, 256)])
+def test_random_simplex_etf_spreads_over_every_coordinate(K, d):
+    """With a generator the ETF is a random orthogonal embedding: the simplex Gram matrix, no
+    coordinate left unread, and (d >= K) columns orthogonal to (1, ..., 1)."""
+    M = collapse.simplex_etf(K, d, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(M.T @ M, collapse.etf_gram(K))
+    assert (M.abs().sum(dim=1) > 1e-8).all(), "some feature coordinate is read by no class"
+    if d >= K:
+        torch.testing.assert_close(M.sum(dim=0), torch.zeros(K, dtype=M.dtype), atol=1e-12, rtol=0)
+
+
+def test_fixed_classifier_reads_every_feature_channel():
+    """The fixed-ETF variant of the experiment reads all d features, so each gets a gradient
+    (with the ETF in the first K coordinates, 246 of 256 channels would be read by nothing)."""
+    train_data, _ = load_digits()
+    net = collapse.build_model("mlp", train_data, width=32, depth=2)
+    collapse.fix_classifier(net, torch.Generator().manual_seed(0))
+    assert (net.classifier.weight.abs().sum(dim=0) > 1e-6).all()
+    net.zero_grad()
+    torch.nn.functional.cross_entropy(net(train_data.x[:64]), train_data.y[:64]).backward()
+    last = net.body[-3].weight.grad  # the last hidden layer's weights, (32, 32)
+    assert (last.abs().sum(dim=1) > 0).all(), "a feature channel gets no gradient"
+    # The experiment's own path (train_network with fixed=True) draws such an ETF.
+    config = replace(
+        collapse.FixedETFConfig.quick(), width=32, depth=2, train=TrainConfig(epochs=1)
+    )
+    trained, _ = collapse.train_network(config, train_data, fixed=True, on_epoch=lambda e, m: {})
+    assert (trained.classifier.weight.abs().sum(dim=0) > 1e-6).all()
+
+
 def test_feature_dimension_and_fixed_classifier():
     train_data, _ = load_digits()
     learned = collapse.build_model("mlp", train_data, width=32, depth=2)

@@ -128,7 +128,9 @@ def simplex_etf(K: int, d: int, generator: torch.Generator | None = None) -> tor
     then M^T M = `etf_gram(K)`. Without a generator and with d >= K, the frame is the centring
     matrix sqrt(K/(K-1)) (I - 11^T/K) in the first K coordinates: its columns are orthogonal
     to (1, ..., 1, 0, ...), so a common offset of non-negative (ReLU) features does not change
-    the logits. With a generator, Q is a random orthonormal frame.
+    the logits. With a generator, Q is a random orthonormal frame spread over all d coordinates
+    (a random orthogonal embedding, as in Zhu et al. 2021); for d >= K it is drawn orthogonal
+    to (1, ..., 1), which keeps that offset invariance.
     """
     if K < 2:
         raise ValueError(f"a simplex ETF needs K >= 2 vectors, got K={K}")
@@ -147,5 +149,8 @@ def simplex_etf(K: int, d: int, generator: torch.Generator | None = None) -> tor
     if generator is None:
         Q = torch.eye(d, K - 1, dtype=DTYPE)
     else:
-        Q, _ = torch.linalg.qr(torch.randn(d, K - 1, generator=generator, dtype=DTYPE))
+        G = torch.randn(d, K - 1, generator=generator, dtype=DTYPE)
+        if d >= K:
+            G = G - G.mean(dim=0)  # columns orthogonal to (1, ..., 1), hence so is Q
+        Q, _ = torch.linalg.qr(G)
     return scale * Q @ P.T  # (d, K)

@@ -92,10 +92,17 @@ def build_model(
     )
 
 
-def fix_classifier(net: nn.Module) -> nn.Module:
-    """Replace the learned classifier by a fixed simplex ETF (no bias, not trained)."""
+def fix_classifier(net: nn.Module, generator: torch.Generator | None = None) -> nn.Module:
+    """Replace the learned classifier by a fixed simplex ETF (no bias, not trained).
+
+    For d > K features the ETF is a random orthogonal embedding (`simplex_etf` with
+    `generator`) in all d coordinates, so every feature channel feeds the logits and gets a
+    gradient, as with the fixed classifiers of Hoffer et al. (2018) and Zhu et al. (2021); in
+    the first K coordinates, the other d - K channels would be read by nothing. For d = K the
+    canonical frame already uses every coordinate, and its columns e_k - 1/K suit non-negative
+    (ReLU) features: class k reads its own channel. Without a generator, always canonical."""
     d, K = net.classifier.in_features, net.classifier.out_features
-    weight = simplex_etf(K, d).T.float()  # (K, d), unit rows
+    weight = simplex_etf(K, d, generator if d > K else None).T.float()  # (K, d), unit rows
     net.classifier = nn.Linear(d, K, bias=False).to(net.classifier.weight.device)
     with torch.no_grad():
         net.classifier.weight.copy_(weight)
@@ -191,7 +198,7 @@ def train_network(
         config.model, train_data, width=config.width, depth=config.depth, feature_dim=feature_dim
     )
     if fixed:
-        fix_classifier(net)
+        fix_classifier(net, torch.Generator().manual_seed(seed))
     net = net.to(device)
     if on_epoch is None:
         on_epoch = nc_hook(nc_probe(config, train_data), config.metrics_every, config.train.epochs)
