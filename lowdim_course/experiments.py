@@ -15,6 +15,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 from . import (
+    claims,
     collapse,
     getting_started,
     manifolds,
@@ -36,6 +37,21 @@ class Experiment:
     config: type  # a dataclass with classmethods quick() and full()
     figures: dict[str, Callable]  # figure name -> plot function(result) -> Figure
     summary: str
+    # check(result, profile) -> lines of the claims that held; raises claims.ClaimFailed.
+    # From the lecture's CHECKS dict; None where the lecture has not written one yet.
+    check: Callable | None = None
+
+
+def _lecture(module, notebook: str) -> list[Experiment]:
+    """The experiments of one lecture package: its EXPERIMENTS, with its CHECKS."""
+    checks = getattr(module, "CHECKS", {})
+    unknown = set(checks) - set(module.EXPERIMENTS)
+    if unknown:
+        raise KeyError(f"{module.__name__}.CHECKS names unknown experiments {sorted(unknown)}")
+    return [
+        Experiment(name, notebook, run, config, figures, summary, checks.get(name))
+        for name, (run, config, figures, summary) in module.EXPERIMENTS.items()
+    ]
 
 
 EXPERIMENTS = {
@@ -48,33 +64,14 @@ EXPERIMENTS = {
             getting_started.Config,
             getting_started.FIGURES,
             "train a classifier with the course loop; accuracy and feature geometry",
+            getattr(getting_started, "check", None),
         ),
-        *(
-            Experiment(name, "lectures/01_sparse_recovery.ipynb", run, config, figures, summary)
-            for name, (run, config, figures, summary) in sparse.EXPERIMENTS.items()
-        ),
-        *(
-            Experiment(
-                name, "lectures/02_manifold_classification.ipynb", run, config, figs, summary
-            )
-            for name, (run, config, figs, summary) in manifolds.EXPERIMENTS.items()
-        ),
-        *(
-            Experiment(name, "lectures/03_neural_collapse.ipynb", run, config, figs, summary)
-            for name, (run, config, figs, summary) in collapse.EXPERIMENTS.items()
-        ),
-        *(
-            Experiment(name, "lectures/04_law_of_parsimony.ipynb", run, config, figs, summary)
-            for name, (run, config, figs, summary) in parsimony.EXPERIMENTS.items()
-        ),
-        *(
-            Experiment(name, "lectures/05_robust_training.ipynb", run, config, figs, summary)
-            for name, (run, config, figs, summary) in robust.EXPERIMENTS.items()
-        ),
-        *(
-            Experiment(name, "lectures/06_overparameterization.ipynb", run, config, figs, summary)
-            for name, (run, config, figs, summary) in overparam.EXPERIMENTS.items()
-        ),
+        *_lecture(sparse, "lectures/01_sparse_recovery.ipynb"),
+        *_lecture(manifolds, "lectures/02_manifold_classification.ipynb"),
+        *_lecture(collapse, "lectures/03_neural_collapse.ipynb"),
+        *_lecture(parsimony, "lectures/04_law_of_parsimony.ipynb"),
+        *_lecture(robust, "lectures/05_robust_training.ipynb"),
+        *_lecture(overparam, "lectures/06_overparameterization.ipynb"),
     ]
 }
 
@@ -128,7 +125,23 @@ def run_experiment(
     )
     wall = time.perf_counter() - start
     meta = results.provenance(config, seed, runtime.device_name(rt.device), wall)
+    meta["claims"] = check_claims(experiment, result, rt.profile)
     path = results.save_results(folder, name, rt.profile, result, meta)
     save_figures(experiment, result, folder)
     print(f"wrote {path} ({wall:.1f} s)")
     return folder
+
+
+def check_claims(experiment: Experiment, result: dict, profile: str) -> dict:
+    """Run the experiment's check on `result` (as results.json stores it) and print what held;
+    a failed claim is printed and recorded, not raised: the run's results are still kept."""
+    if experiment.check is None:
+        return {"held": [], "failed": None, "note": "this experiment has no check yet"}
+    try:
+        held = experiment.check(results.to_jsonable(result), profile)
+    except claims.ClaimFailed as err:
+        print(f"CLAIM FAILED for {experiment.name} ({profile}): {err}")
+        return {"held": [], "failed": str(err)}
+    for line in held:
+        print(line)
+    return {"held": held, "failed": None}

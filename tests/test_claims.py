@@ -1,0 +1,62 @@
+"""Claims as code: the claim helper, the registry's link from each experiment to its check, and
+every committed full-profile result checked against its lecture's claims."""
+
+import types
+
+import pytest
+
+from lowdim_course import claims, experiments, results
+
+
+def test_claim_returns_what_held_and_raises_with_expected_and_measured():
+    assert claims.claim(True, "loss falls", "2.0 -> 0.1") == "held: loss falls (2.0 -> 0.1)"
+    with pytest.raises(claims.ClaimFailed, match=r"expected loss falls; measured 2\.0 -> 3\.0"):
+        claims.claim(False, "loss falls", "2.0 -> 3.0")
+    assert claims.by_profile("quick", 1, 2) == 1 and claims.by_profile("full", 1, 2) == 2
+    with pytest.raises(ValueError, match="profile"):
+        claims.by_profile("auto", 1, 2)
+
+
+def _fake_experiment(check):
+    return experiments.Experiment("fake", "lectures/x.ipynb", None, None, {}, "", check)
+
+
+def test_a_run_records_its_claims_and_keeps_a_failed_one(capsys):
+    def check(result, profile):
+        return [claims.claim(result["loss"] < 1, "loss below 1", f"{result['loss']}")]
+
+    held = experiments.check_claims(_fake_experiment(check), {"loss": 0.5}, "quick")
+    assert held == {"held": ["held: loss below 1 (0.5)"], "failed": None}
+    failed = experiments.check_claims(_fake_experiment(check), {"loss": 2.0}, "full")
+    assert failed["failed"] == "expected loss below 1; measured 2.0"
+    assert "CLAIM FAILED for fake (full)" in capsys.readouterr().out
+    assert experiments.check_claims(_fake_experiment(None), {}, "quick")["note"]
+
+
+def test_checks_must_name_registered_experiments():
+    module = types.SimpleNamespace(
+        __name__="lowdim_course.fake",
+        EXPERIMENTS={"a": (None, None, {}, "")},
+        CHECKS={"b": lambda result, profile: []},
+    )
+    with pytest.raises(KeyError, match=r"unknown experiments \['b'\]"):
+        experiments._lecture(module, "lectures/x.ipynb")
+
+
+def committed_full_results():
+    return [
+        name
+        for name in experiments.EXPERIMENTS
+        if (results.results_dir(name, "full") / "results.json").exists()
+    ]
+
+
+@pytest.mark.parametrize("name", list(experiments.EXPERIMENTS))
+def test_every_committed_full_result_passes_its_lecture_checks(name):
+    if name not in committed_full_results():
+        pytest.skip(f"{name}: no committed full-profile result yet (results/{name}/full/)")
+    experiment = experiments.get(name)
+    assert experiment.check is not None, f"{name} has committed full results but no check"
+    stored = results.load_results(name, "full")
+    assert stored["profile"] == "full"
+    experiment.check(stored["metrics"], "full")
