@@ -21,6 +21,7 @@ import torch
 
 from . import data as datasets
 from . import metrics, models, plots
+from .claims import by_profile, claim
 from .train import TrainConfig, evaluate, features, train
 
 
@@ -195,6 +196,38 @@ def plot_features(result: dict):
         title=f"Penultimate features of the {result['data']['name']} test set",
     )
     return fig
+
+
+def check(result: dict, profile: str) -> list[str]:
+    """The lecture's claims: the network fits its training set, generalises, its classes
+    separate during training, and the nearest class mean of its features classifies as well as
+    the network itself. Full: ResNet18 on augmented CIFAR-10 need not reach exactly zero
+    training error; below 1% is the claim there."""
+    final, first = result["final"], result["history"][0]
+    train_floor = by_profile(profile, 1.0, 0.99)
+    test_floor = by_profile(profile, Config.quick(), Config.full()).expected_test_acc
+    return [
+        claim(
+            final["train_acc"] >= train_floor,
+            f"training accuracy at least {train_floor:.0%}",
+            f"{final['train_acc']:.3f}",
+        ),
+        claim(
+            final["test_acc"] >= test_floor,
+            f"test accuracy at least {test_floor:.0%}",
+            f"{final['test_acc']:.3f}",
+        ),
+        claim(
+            final["within_between"] < 0.8 * first["within_between"],
+            "the within/between-class ratio falls by at least 20% during training",
+            f"{first['within_between']:.3f} -> {final['within_between']:.3f}",
+        ),
+        claim(
+            abs(final["ncm_test_acc"] - final["test_acc"]) < 0.03,
+            "the nearest-class-mean rule within 3 points of the network",
+            f"{final['ncm_test_acc']:.3f} vs {final['test_acc']:.3f}",
+        ),
+    ]
 
 
 FIGURES = {"learning_curves": plot_learning_curves, "features": plot_features}

@@ -60,3 +60,27 @@ def test_every_committed_full_result_passes_its_lecture_checks(name):
     stored = results.load_results(name, "full")
     assert stored["profile"] == "full"
     experiment.check(stored["metrics"], "full")
+
+
+def test_getting_started_check_passes_its_quick_run_and_fails_a_doctored_one():
+    from lowdim_course import getting_started as gs
+
+    result = {
+        "final": {"train_acc": 1.0, "test_acc": 0.97, "ncm_test_acc": 0.96, "within_between": 0.1},
+        "history": [{"within_between": 0.9}],
+    }
+    assert len(gs.check(result, "quick")) == 4
+    for key, value, expected in [
+        ("train_acc", 0.995, "training accuracy at least 100%"),
+        ("test_acc", 0.9, "test accuracy at least 95%"),
+        ("within_between", 0.8, "within/between-class ratio falls"),
+        ("ncm_test_acc", 0.9, "nearest-class-mean rule within 3 points"),
+    ]:
+        doctored = {**result, "final": {**result["final"], key: value}}
+        with pytest.raises(claims.ClaimFailed, match=expected):
+            gs.check(doctored, "quick")
+    full = {
+        **result,
+        "final": {**result["final"], "train_acc": 0.995, "test_acc": 0.91, "ncm_test_acc": 0.9},
+    }
+    assert len(gs.check(full, "full")) == 4  # 1% training error, 90% test accuracy on CIFAR-10
