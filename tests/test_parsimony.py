@@ -2,6 +2,7 @@
 orthogonal initialisation, the DLN and its gradients, D_l, the invariant subspace, compressed
 updates."""
 
+import copy
 import json
 import re
 from dataclasses import replace
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from lowdim_course import data, models
+from lowdim_course import claims, data, models, results
 from lowdim_course import parsimony as ps
 from lowdim_course.train import TrainConfig
 
@@ -163,18 +164,99 @@ TINY = {
 }  # fmt: skip
 
 
+@pytest.fixture(scope="module")
+def tiny_result():
+    """Each experiment's result on its TINY config, run once per module."""
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            run, Config, _, _ = ps.EXPERIMENTS[name]
+            config = replace(Config.quick(), **TINY[name])
+            cache[name] = run(config, device="cpu", seed=0, progress=False)
+        return cache[name]
+
+    return get
+
+
 @pytest.mark.parametrize("name", list(ps.EXPERIMENTS))
-def test_experiment_runs_and_plots(name):
+def test_experiment_runs_and_plots(name, tiny_result):
     run, Config, figures, summary = ps.EXPERIMENTS[name]
     assert isinstance(summary, str) and figures
     assert Config.quick() != Config.full()
-    result = run(replace(Config.quick(), **TINY[name]), device="cpu", seed=0, progress=False)
+    result = tiny_result(name)
     assert isinstance(result, dict)
     for plot in figures.values():
         fig = plot(result)
         for ax in fig.axes:
             assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title()
         plt.close(fig)
+
+
+def test_every_experiment_has_a_check():
+    assert set(ps.CHECKS) == set(ps.EXPERIMENTS)
+
+
+def passes_live_and_as_json(check, result):
+    """The check holds on the live result and on its results.json form, with the same lines."""
+    for profile in ("quick", "full"):
+        lines = check(result, profile)
+        assert lines and all(line.startswith("held: ") for line in lines)
+        assert check(results.to_jsonable(result), profile) == lines
+
+
+def test_check_invariant_holds_on_a_small_run_and_fails_when_a_value_moves():
+    """TINY's 300 steps do not fit the target; 1500 steps of the same network do (a second)."""
+    config = replace(ps.InvariantConfig.quick(), **TINY["parsimony_invariant_subspace"])
+    result = ps.run_invariant(replace(config, steps=1500), seed=0, progress=False)
+    passes_live_and_as_json(ps.check_invariant, result)
+    doctored = copy.deepcopy(results.to_jsonable(result))
+    doctored["untouched"][1] = 1e-3
+    with pytest.raises(claims.ClaimFailed, match=r"expected the d - 2r untouched .* 1e-6 of eps"):
+        ps.check_invariant(doctored, "quick")
+    doctored = copy.deepcopy(results.to_jsonable(result))
+    doctored["leak"][0] = 1e-2
+    with pytest.raises(claims.ClaimFailed, match=r"expected the learning subspace does not rotate"):
+        ps.check_invariant(doctored, "full")
+
+
+def test_check_separation_holds_on_the_tiny_run_and_fails_when_the_order_breaks(tiny_result):
+    result = tiny_result("parsimony_progressive_separation")
+    passes_live_and_as_json(ps.check_separation, result)
+    stored = results.to_jsonable(result)
+    doctored = copy.deepcopy(stored)
+    doctored["dln"]["0.5"]["final_loss"] = 1e-3
+    with pytest.raises(claims.ClaimFailed, match=r"expected eps = 0\.5: the DLN reaches a global"):
+        ps.check_separation(doctored, "quick")
+    # A larger eps whose features separate faster than those of eps = 0.5.
+    doctored = copy.deepcopy(stored)
+    doctored["dln"]["0.7"] = copy.deepcopy(stored["dln"]["0.5"])
+    doctored["dln"]["0.7"]["fit"]["ratio"] /= 2
+    with pytest.raises(claims.ClaimFailed, match=r"expected the larger eps, the slower the decay"):
+        ps.check_separation(doctored, "full")
+
+
+def test_check_completion_on_a_hand_built_result(tiny_result):
+    """TINY's 50 steps recover nothing (and at d = 20 the compressed network is not small), so
+    the pass case is TINY's result with the final errors of a run that shows the claims and the
+    parameter counts of the quick config set by hand."""
+    result = copy.deepcopy(tiny_result("parsimony_deep_completion"))
+    result["parameters"] = ps.parameter_counts(100, 3, 20)
+    result["final_error"] = {
+        "full": 3e-5,
+        "compressed": 5e-5,
+        "compressed, gamma = 0": 0.5,
+        "narrow": 6e-6,
+        "full, depth 2": 3e-2,
+    }
+    passes_live_and_as_json(ps.check_completion, result)
+    doctored = copy.deepcopy(results.to_jsonable(result))
+    doctored["final_error"]["full, depth 2"] = 1e-5
+    with pytest.raises(claims.ClaimFailed, match=r"expected at 27% observed, the full depth-2"):
+        ps.check_completion(doctored, "quick")
+    doctored["final_error"]["compressed"] = 1e-4
+    with pytest.raises(claims.ClaimFailed, match=r"expected the compressed network reaches"):
+        ps.check_completion(doctored, "full")
 
 
 def test_low_rank_target_has_the_stated_spectrum():

@@ -8,7 +8,8 @@ al. 2023; He & Su 2022) and compressed training of deep matrix completion (Kwon 
 - `separation`: the separation measure D_l across layers, its log-linear fit and bound, and
   D_l of a ReLU MLP trained with the course's loop;
 - `completion`: full, compressed and narrow deep matrix completion, and parameter counts;
-- `experiments`: the configs, `run_*` and `EXPERIMENTS`; `plots`: the figures.
+- `experiments`: the configs, `run_*`, `EXPERIMENTS` and the claims as code, `check_*` and
+  `CHECKS`; `plots`: the figures.
 
 The notebook writes `from lowdim_course import parsimony as ps` and uses the names below.
 """
@@ -38,10 +39,14 @@ from .deep_linear import (
     train_dln,
 )
 from .experiments import (
+    CHECKS,
     EXPERIMENTS,
     CompletionConfig,
     InvariantConfig,
     SeparationConfig,
+    check_completion,
+    check_invariant,
+    check_separation,
     dln_separation,
     run_completion,
     run_invariant,
@@ -58,11 +63,15 @@ from .separation import (
 )
 
 __all__ = [
+    "CHECKS",
     "DTYPE",
     "EXPERIMENTS",
     "CompletionConfig",
     "InvariantConfig",
     "SeparationConfig",
+    "check_completion",
+    "check_invariant",
+    "check_separation",
     "complete_compressed",
     "complete_full",
     "compressed_descent",

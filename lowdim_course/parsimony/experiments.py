@@ -9,6 +9,10 @@
 - `parsimony_deep_completion`: the full, compressed (with gamma and with gamma = 0) and narrow
   depth-L networks and the full depth-2 network on one matrix completion problem.
 
+`check_invariant`, `check_separation` and `check_completion` (collected in `CHECKS`) state each
+experiment's claims as code: they read the result dict, live or as results.json stores it, and
+raise `claims.ClaimFailed` at the first claim that does not hold.
+
 Every quick run uses one torch thread (`runtime.torch_threads`, through `config_threads`).
 """
 
@@ -22,6 +26,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .. import data
+from ..claims import claim
 from ..runtime import config_threads
 from ..train import TrainConfig, progress_enabled
 from . import plots
@@ -102,6 +107,49 @@ def run_invariant(
     }
 
 
+def _values(values) -> str:
+    return ", ".join(f"{float(v):.1e}" for v in np.asarray(values, dtype=float).ravel())
+
+
+def check_invariant(result: dict, profile: str) -> list[str]:
+    """The law of parsimony on the factorisation run: in every layer the d - 2r untouched
+    singular values stay at eps, the 2r others move, the weight change has rank 2r and lies in
+    the same subspaces at every earlier snapshot, and GD fits the target. The thresholds are
+    relative (the measures of `invariant_subspace`) and the same in both profiles."""
+    untouched, moved = np.asarray(result["untouched"]), np.asarray(result["moved"])
+    rank_gap, leak = np.asarray(result["rank_gap"]), np.asarray(result["leak"])
+    error = float(result["final_error"])
+    return [
+        claim(
+            float(untouched.max()) <= 1e-6,
+            "the d - 2r untouched singular values of every layer stay within 1e-6 of eps "
+            "(relative)",
+            f"largest relative distance per layer {_values(untouched)}",
+        ),
+        claim(
+            float(moved.min()) > 10 * 1e-6,
+            "the 2r learning singular values of every layer move by more than 10x that (1e-5)",
+            f"smallest relative move per layer {_values(moved)}",
+        ),
+        claim(
+            float(rank_gap.max()) < 1e-6,
+            "the weight change of every layer has rank 2r (sigma_2r+1 / sigma_1 < 1e-6)",
+            f"per layer {_values(rank_gap)}",
+        ),
+        claim(
+            float(leak.max()) < 1e-5,
+            "the learning subspace does not rotate: every earlier change lies in the final "
+            "2r-dimensional subspaces (leak < 1e-5)",
+            f"largest leak per layer {_values(leak)}",
+        ),
+        claim(
+            error < 1e-4,
+            "GD fits the target (relative error of W_L:1 < 1e-4)",
+            f"relative error {error:.1e}",
+        ),
+    ]
+
+
 @dataclass(frozen=True)
 class SeparationConfig:
     dim: int = 30  # d = N: orthogonal data, one sample per dimension
@@ -180,6 +228,44 @@ def run_separation(
     return {"classes": config.classes, "dln": runs, "mlp": mlp}
 
 
+def check_separation(result: dict, profile: str) -> list[str]:
+    """Progressive separation in the DLNs: for every eps, log D_l is linear across the trained
+    layers, the per-layer ratio is at most the bound 2 (sqrt(K) + 1) eps^2 and the DLN reaches
+    a global minimum; the larger eps, the slower the decay. The same thresholds in both
+    profiles."""
+    lines = []
+    runs = sorted(result["dln"].items(), key=lambda item: float(item[0]))
+    for eps, run in runs:
+        r2, ratio = float(run["fit"]["r2"]), float(run["fit"]["ratio"])
+        bound, loss = float(run["bound"]), float(run["final_loss"])
+        lines += [
+            claim(
+                r2 > 0.95,
+                f"eps = {eps}: log D_l is linear in the layer (R^2 > 0.95)",
+                f"R^2 {r2:.5f}",
+            ),
+            claim(
+                ratio <= bound,
+                f"eps = {eps}: the ratio D_l+1 / D_l is at most the bound 2 (sqrt(K) + 1) eps^2",
+                f"ratio {ratio:.4f}, bound {bound:.4f}",
+            ),
+            claim(
+                loss < 1e-8,
+                f"eps = {eps}: the DLN reaches a global minimum (final loss < 1e-8)",
+                f"final loss {loss:.1e}",
+            ),
+        ]
+    ratios = [float(run["fit"]["ratio"]) for _, run in runs]
+    lines.append(
+        claim(
+            all(a < b for a, b in zip(ratios, ratios[1:])),
+            "the larger eps, the slower the decay (the ratio increases with eps)",
+            ", ".join(f"eps = {eps}: {r:.4f}" for (eps, _), r in zip(runs, ratios)),
+        )
+    )
+    return lines
+
+
 @dataclass(frozen=True)
 class CompletionConfig:
     dim: int = 100  # d, the target is d x d
@@ -252,6 +338,45 @@ def run_completion(
     }
 
 
+def check_completion(result: dict, profile: str) -> list[str]:
+    """Deep matrix completion: the compressed network reaches the full one's error with a
+    fraction of its parameters; at this sampling rate depth L recovers the matrix and depth 2
+    does not; with frozen subspaces (gamma = 0) the compressed network stalls. The same
+    thresholds in both profiles."""
+    final = {name: float(error) for name, error in result["final_error"].items()}
+    params = {name: int(count) for name, count in result["parameters"].items()}
+    rate, depth = float(result["rate"]), int(result["depth"])
+    return [
+        claim(
+            final["compressed"] <= 2 * final["full"],
+            "the compressed network reaches the full one's error within 2x",
+            f"relative error compressed {final['compressed']:.1e}, full {final['full']:.1e}",
+        ),
+        claim(
+            params["compressed"] < params["full"] / 4,
+            "the compressed network has under a quarter of the full one's parameters",
+            f"compressed {params['compressed']}, full {params['full']}",
+        ),
+        claim(
+            final["full"] < 1e-4,
+            f"at {rate:.0%} observed, the full depth-{depth} network recovers the matrix "
+            "(relative error < 1e-4)",
+            f"relative error {final['full']:.1e}",
+        ),
+        claim(
+            final["full, depth 2"] > 1e-2,
+            f"at {rate:.0%} observed, the full depth-2 network does not (relative error > 1e-2)",
+            f"relative error {final['full, depth 2']:.1e}",
+        ),
+        claim(
+            final["compressed, gamma = 0"] > 0.1,
+            "frozen subspaces do not suffice: the compressed network with gamma = 0 stalls "
+            "(relative error > 0.1)",
+            f"relative error {final['compressed, gamma = 0']:.1e}",
+        ),
+    ]
+
+
 # name -> (run, config class, figures, one-line summary), for lowdim_course.experiments.
 EXPERIMENTS = {
     "parsimony_invariant_subspace": (
@@ -272,4 +397,10 @@ EXPERIMENTS = {
         {"deep_completion": plots.plot_completion},
         "deep matrix completion: full vs compressed vs narrow networks; depth 2 vs 3",
     ),
+}
+
+CHECKS = {
+    "parsimony_invariant_subspace": check_invariant,
+    "parsimony_progressive_separation": check_separation,
+    "parsimony_deep_completion": check_completion,
 }
