@@ -2,6 +2,8 @@
 SOP's corrections and its place in the training loop, the network it trains, the CIFAR-10N
 reader."""
 
+import copy
+import functools
 import json
 import re
 from dataclasses import replace
@@ -13,7 +15,7 @@ import pytest
 import torch
 from sklearn.metrics import roc_auc_score
 
-from lowdim_course import data, models, train
+from lowdim_course import claims, data, models, results, train
 from lowdim_course import robust as rb
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -333,15 +335,121 @@ TINY = {
 }
 
 
+@functools.cache
+def tiny_run(name):
+    """The experiment at its TINY config, run once for the tests that share it (do not edit)."""
+    run, Config, _, _ = rb.EXPERIMENTS[name]
+    return run(replace(Config.quick(), **TINY[name]), device="cpu", seed=0, progress=False)
+
+
 @pytest.mark.parametrize("name", list(rb.EXPERIMENTS))
 def test_experiment_runs_and_plots(name):
     run, Config, figures, summary = rb.EXPERIMENTS[name]
     assert isinstance(summary, str) and figures
     assert Config.quick() != Config.full()
-    result = run(replace(Config.quick(), **TINY[name]), device="cpu", seed=0, progress=False)
+    result = tiny_run(name)
     for plot in figures.values():
         fig = plot(result)
         for ax in fig.axes:
             if ax.get_label() != "<colorbar>":
                 assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title()
         plt.close(fig)
+
+
+def test_every_experiment_has_a_check():
+    assert set(rb.CHECKS) == set(rb.EXPERIMENTS)
+
+
+def _passes_live_and_as_json(check, result):
+    for form in (result, results.to_jsonable(result)):
+        for profile in claims.PROFILES:
+            lines = check(form, profile)
+            assert lines and all(line.startswith("held: ") for line in lines)
+
+
+def test_check_linear_holds_on_a_tiny_run_and_its_json():
+    _passes_live_and_as_json(rb.check_linear, tiny_run("robust_linear"))
+
+
+@pytest.mark.parametrize(
+    "key, value, expected",
+    [
+        ("theta_error", 0.01, "Hadamard GD recovers theta"),
+        ("least_squares_error", 0.05, "least squares misses theta"),
+        ("gd_vs_convex", 0.01, "Hadamard GD agrees with the convex l1 solution"),
+    ],
+)
+def test_check_linear_fails_when_its_claim_does_not_hold(key, value, expected):
+    doctored = results.to_jsonable(tiny_run("robust_linear"))
+    doctored[key] = value
+    with pytest.raises(claims.ClaimFailed, match=f"expected {expected}"):
+        rb.check_linear(doctored, "quick")
+
+
+def _overfitting_result():
+    """The tiny run's result with the numbers of a run that shows the phenomenon: two epochs of
+    a width-16 MLP neither memorise the corrupted labels nor pass the test accuracy's peak."""
+    result = dict(tiny_run("robust_overfitting"))
+    result.update(
+        memorised=torch.tensor([0.1, 0.6, 0.99]),
+        test_acc=np.array([0.80, 0.90, 0.70]),
+        peak_test_acc=0.90,
+        peak_epoch=2,
+        final_test_acc=0.70,
+    )
+    return result
+
+
+def test_check_overfitting_holds_on_a_hand_built_result_and_its_json():
+    _passes_live_and_as_json(rb.check_overfitting, _overfitting_result())
+
+
+@pytest.mark.parametrize(
+    "changes, expected",
+    [
+        ({"memorised": [0.1, 0.6, 0.9]}, "cross-entropy fits more than 95%"),
+        ({"final_test_acc": 0.86}, "test accuracy falls more than 5 points"),
+    ],
+)
+def test_check_overfitting_fails_when_its_claim_does_not_hold(changes, expected):
+    doctored = results.to_jsonable(_overfitting_result())
+    doctored.update(changes)
+    with pytest.raises(claims.ClaimFailed, match=f"expected {expected}"):
+        rb.check_overfitting(doctored, "quick")
+
+
+def _sop_result(cifar10n=False):
+    """The tiny run's result (rates 0 and 0.4) with the numbers of a run that shows the
+    phenomenon (two epochs do not); with `cifar10n`, also runs on a human label set whose
+    numbers would fail every claim, to show the check reads only the synthetic rates."""
+    result = copy.deepcopy(tiny_run("robust_sop"))
+    runs = result["runs"]
+    for key, accuracy in {"ce 0": 0.97, "sop 0": 0.965, "ce 0.4": 0.65, "sop 0.4": 0.94}.items():
+        runs[key]["final_test_acc"] = accuracy
+    runs["sop 0.4"]["auc"] = 0.99
+    if cifar10n:
+        result["cifar10n_sets"] = ["worst"]
+        runs["ce worst"] = dict(runs["ce 0.4"], final_test_acc=0.8)
+        runs["sop worst"] = dict(runs["sop 0.4"], final_test_acc=0.7, auc=0.5)
+    return result
+
+
+@pytest.mark.parametrize("cifar10n", [False, True])
+def test_check_sop_holds_on_a_hand_built_result_and_its_json(cifar10n):
+    assert set(tiny_run("robust_sop")["runs"]) == {"ce 0", "sop 0", "ce 0.4", "sop 0.4"}
+    _passes_live_and_as_json(rb.check_sop, _sop_result(cifar10n))
+
+
+@pytest.mark.parametrize(
+    "key, field, value, expected",
+    [
+        ("sop 0.4", "final_test_acc", 0.68, "SOP beats cross-entropy by at least 5 points"),
+        ("sop 0.4", "auc", 0.85, r"the ROC AUC of \|\|s_i\|\| .* above 0\.9"),
+        ("sop 0", "final_test_acc", 0.94, "without noise SOP and cross-entropy within 2"),
+    ],
+)
+def test_check_sop_fails_when_its_claim_does_not_hold(key, field, value, expected):
+    doctored = results.to_jsonable(_sop_result(cifar10n=True))
+    doctored["runs"][key][field] = value
+    with pytest.raises(claims.ClaimFailed, match=f"expected {expected}"):
+        rb.check_sop(doctored, "full")

@@ -9,11 +9,13 @@ You 2022) models it with per-sample terms u_i * u_i - v_i * v_i whose implicit b
   u o u - v o v, its effective l1 weight, and the convex l1 problem it solves;
 - `sop`: SOP's per-sample corrections for networks, the ROC AUC of ||s_i||, and training with
   noisy labels through `train.train`;
-- `experiments`: `robust_linear`, `robust_overfitting`, `robust_sop` and the `EXPERIMENTS` dict;
+- `experiments`: `robust_linear`, `robust_overfitting`, `robust_sop`, the `EXPERIMENTS` dict and
+  the lecture's claims about them (`check_*`, the `CHECKS` dict);
 - `plots`: their figures.
 """
 
 from .experiments import (
+    CHECKS,
     EXPERIMENTS,
     LINEAR_FIGURES,
     OVERFITTING_FIGURES,
@@ -22,6 +24,9 @@ from .experiments import (
     NoisyTrainingConfig,
     OverfittingConfig,
     SOPConfig,
+    check_linear,
+    check_overfitting,
+    check_sop,
     run_linear,
     run_overfitting,
     run_sop,
@@ -43,6 +48,7 @@ from .plots import plot_linear, plot_overfitting, plot_sop
 from .sop import SOP, build_network, memorisation_probe, roc_auc, train_with_noise
 
 __all__ = [
+    "CHECKS",
     "CIFAR10N_NOISE_RATES",
     "CIFAR10N_PUBLISHED",
     "CIFAR10N_SETS",
@@ -60,6 +66,9 @@ __all__ = [
     "SOPConfig",
     "asymmetric_noise",
     "build_network",
+    "check_linear",
+    "check_overfitting",
+    "check_sop",
     "effective_l1_weight",
     "hadamard_gd",
     "l1_regularized",

@@ -7,6 +7,7 @@ the registry reads.
   test accuracy peaks early, then falls as the network reproduces the corrupted labels.
 - `robust_sop`: cross-entropy against SOP at several noise rates, and the ROC AUC of ||s_i||
   for flagging the corrupted samples.
+Each has its `check_*(result, profile)`, the lecture's claims about it (`CHECKS`).
 The quick profile runs on one torch thread on the CPU; the full profile trains ResNet18 on
 CIFAR-10 (and CIFAR-10N's human label sets).
 """
@@ -20,6 +21,7 @@ import numpy as np
 import torch
 
 from .. import metrics
+from ..claims import claim
 from ..runtime import config_threads
 from ..train import TrainConfig
 from .hadamard import effective_l1_weight, hadamard_gd, l1_regularized, linear_problem
@@ -89,6 +91,30 @@ def run_linear(config: LinearConfig, *, device="cpu", seed=0, progress=None, che
         "taus": list(config.taus),
         "sweep_error": sweep,
     }
+
+
+def check_linear(result: dict, profile: str) -> list[str]:
+    """Hadamard GD recovers theta*, least squares does not, and GD agrees with the convex l1
+    problem. The same thresholds in both profiles."""
+    theta, least_squares = float(result["theta_error"]), float(result["least_squares_error"])
+    gd_vs_convex = float(result["gd_vs_convex"])
+    return [
+        claim(
+            theta < 1e-3,
+            "Hadamard GD recovers theta* to a relative error below 1e-3",
+            f"relative error {theta:.1e}",
+        ),
+        claim(
+            least_squares > 0.1,
+            "least squares misses theta* by a relative error above 0.1",
+            f"relative error {least_squares:.3f}",
+        ),
+        claim(
+            gd_vs_convex < 1e-3,
+            "Hadamard GD agrees with the convex l1 solution to a relative distance below 1e-3",
+            f"relative distance {gd_vs_convex:.1e}",
+        ),
+    ]
 
 
 @dataclass(frozen=True)
@@ -166,6 +192,25 @@ def run_overfitting(
     }
 
 
+def check_overfitting(result: dict, profile: str) -> list[str]:
+    """Cross-entropy memorises the corrupted labels, and test accuracy falls from its peak.
+    The same thresholds in both profiles."""
+    memorised = float(np.asarray(result["memorised"], dtype=float)[-1])
+    peak, final = float(result["peak_test_acc"]), float(result["final_test_acc"])
+    return [
+        claim(
+            memorised > 0.95,
+            "cross-entropy fits more than 95% of the corrupted labels by the end",
+            f"{memorised:.3f} of them",
+        ),
+        claim(
+            final < peak - 0.05,
+            "test accuracy falls more than 5 points below its peak",
+            f"peak {peak:.3f} at epoch {int(result['peak_epoch'])}, final {final:.3f}",
+        ),
+    ]
+
+
 @dataclass(frozen=True)
 class SOPConfig(NoisyTrainingConfig):
     rates: tuple = (0.0, 0.2, 0.4)
@@ -218,6 +263,40 @@ def run_sop(config: SOPConfig, *, device="cpu", seed=0, progress=None, checkpoin
     return {"rates": list(config.rates), "cifar10n_sets": list(config.cifar10n_sets), "runs": runs}
 
 
+def check_sop(result: dict, profile: str) -> list[str]:
+    """At the highest synthetic noise rate SOP beats cross-entropy and its ||s_i|| flags the
+    corrupted samples; without noise the two agree. Only the synthetic rates' runs are read
+    (the CIFAR-10N label sets' runs, where present, are not claims of this check). The same
+    thresholds in both profiles."""
+    runs = result["runs"]
+    rate = max(float(r) for r in result["rates"])
+    top = f"{rate:g}"  # the runs' key of the rate, as run_sop writes it
+
+    def accuracy(key):
+        return float(runs[key]["final_test_acc"])
+
+    sop_top, ce_top = accuracy(f"sop {top}"), accuracy(f"ce {top}")
+    auc = float(runs[f"sop {top}"]["auc"])
+    sop_clean, ce_clean = accuracy("sop 0"), accuracy("ce 0")
+    return [
+        claim(
+            sop_top - ce_top >= 0.05,
+            f"SOP beats cross-entropy by at least 5 points of test accuracy at {rate:.0%} noise",
+            f"SOP {sop_top:.3f}, CE {ce_top:.3f}: {sop_top - ce_top:+.3f}",
+        ),
+        claim(
+            auc > 0.9,
+            f"the ROC AUC of ||s_i|| for the corrupted samples above 0.9 at {rate:.0%} noise",
+            f"ROC AUC {auc:.3f}",
+        ),
+        claim(
+            abs(sop_clean - ce_clean) < 0.02,
+            "without noise SOP and cross-entropy within 2 points of test accuracy",
+            f"SOP {sop_clean:.3f}, CE {ce_clean:.3f}: {sop_clean - ce_clean:+.3f}",
+        ),
+    ]
+
+
 LINEAR_FIGURES = {"linear_model": plot_linear}
 OVERFITTING_FIGURES = {"overfitting": plot_overfitting}
 SOP_FIGURES = {"sop": plot_sop}
@@ -242,4 +321,11 @@ EXPERIMENTS = {
         SOP_FIGURES,
         "CE vs sparse over-parameterisation (SOP) at 0/20/40% label noise",
     ),
+}
+
+# name -> check(result, profile), for experiments.py to attach to each experiment.
+CHECKS = {
+    "robust_linear": check_linear,
+    "robust_overfitting": check_overfitting,
+    "robust_sop": check_sop,
 }
