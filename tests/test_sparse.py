@@ -1,7 +1,10 @@
 """Lecture 1 (lowdim_course/sparse/) against independent references: closed forms,
 scikit-learn's Lasso, Monte Carlo expectations, and small recovery problems."""
 
+import copy
+import functools
 import math
+import re
 from dataclasses import replace
 
 import matplotlib.pyplot as plt
@@ -10,7 +13,7 @@ import pytest
 import torch
 from sklearn.linear_model import Lasso
 
-from lowdim_course import data, runtime, sparse
+from lowdim_course import claims, data, experiments, results, runtime, sparse
 from lowdim_course.sparse import phase_transition
 
 f64 = torch.float64
@@ -316,11 +319,20 @@ TINY = {
                                 "trials": 2},
     "sparse_matrix_completion": {"n": 30, "rank": 2, "rates": (0.3, 0.6), "trials": 1,
                                  "check_rate": 0.6, "admm_iters": 100, "bm_iters": 200},
-    "sparse_dictionary_learning": {"n": 4, "p": 500, "starts": 16, "iters": 50,
+    "sparse_dictionary_learning": {"n": 4, "p": 500, "starts": 32, "iters": 50,
                                    "landscape_p": 300, "landscape_starts": 4, "resolution": 12},
     "sparse_unrolled": {"m": 8, "n": 16, "layers": (2,), "train_size": 200, "test_size": 50,
                         "steps": 20, "target_iters": 100, "ista_iters": 30},
 }  # fmt: skip
+# Dictionary learning: 32 starts, enough that the tiny run finds every column of n = 4.
+
+
+@functools.cache
+def tiny_result(name):
+    """The live result of the tiny run, shared by the plot test and the claim tests."""
+    run, Config, _, _ = sparse.EXPERIMENTS[name]
+    with runtime.torch_threads(1):
+        return run(replace(Config.quick(), **TINY[name]), device="cpu", seed=0)
 
 
 @pytest.mark.parametrize("name", list(sparse.EXPERIMENTS))
@@ -329,7 +341,7 @@ def test_experiment_runs_and_plots(name):
     assert isinstance(summary, str) and figures
     for profile in (Config.quick(), Config.full()):
         assert isinstance(profile, Config)
-    result = run(replace(Config.quick(), **TINY[name]), device="cpu", seed=0)
+    result = tiny_result(name)
     assert isinstance(result, dict)
     for plot in figures.values():
         fig = plot(result)
@@ -344,3 +356,114 @@ def test_torch_threads_restores_setting():
     with runtime.torch_threads(1):
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
+
+
+# --- claims: each experiment's check on a tiny run (live and as JSON) and on doctored results --
+
+
+def unrolled_by_hand():
+    """A result with the keys of `run_unrolled`: the tiny run trains too briefly to beat ISTA."""
+    ista_error = [0.9 * 0.95**k for k in range(40)]
+    return {
+        "layers": (2,),
+        "ista_error": ista_error,
+        "fista_error": [0.9 * 0.9**k for k in range(40)],
+        "lista": {
+            "2": {
+                "error": ista_error[9],
+                "ista_error_same_depth": ista_error[1],
+                "fista_error_same_depth": 0.9 * 0.9,
+                "ista_iterations_to_match": 10,
+                "fista_iterations_to_match": 5,
+                "final_train_loss": 0.3,
+            }
+        },
+        "unrolled_equals_ista_max_abs_diff": 2e-15,
+    }
+
+
+def claim_result(name):
+    return unrolled_by_hand() if name == "sparse_unrolled" else tiny_result(name)
+
+
+def test_every_experiment_has_a_check():
+    assert set(sparse.CHECKS) == set(sparse.EXPERIMENTS)
+    for name, check in sparse.CHECKS.items():
+        assert experiments.get(name).check is check
+
+
+@pytest.mark.parametrize("name", list(sparse.EXPERIMENTS))
+def test_check_holds_on_tiny_result_live_and_as_json(name):
+    check = sparse.CHECKS[name]
+    live = claim_result(name)
+    lines = check(live, "quick")
+    assert lines and all(line.startswith("held: ") for line in lines)
+    assert check(results.to_jsonable(live), "quick") == lines
+
+
+def _set(path, value):
+    def edit(result):
+        *outer, last = path
+        for key in outer:
+            result = result[key]
+        result[last] = value
+
+    return edit
+
+
+def _above_bound(result):
+    gaps, bounds = result["gaps"]["fista"], result["bounds"]["fista"]
+    gaps[0][5] = 2 * bounds[0][5]
+
+
+def _off_theory(result):
+    result["empirical_rho50"][0] = result["theory_rho"][0] + 0.1
+
+
+DOCTORED = {
+    "rates_fista_above_bound": (
+        "sparse_rates",
+        _above_bound,
+        "the FISTA gap F(x_k) - F* stays below its Beck-Teboulle bound",
+    ),
+    "phase_contour_off_theory": (
+        "sparse_phase_transition",
+        _off_theory,
+        "within 0.08 of the weak threshold",
+    ),
+    "completion_not_exact": (
+        "sparse_matrix_completion",
+        _set(("check", "nuclear_error"), 0.02),
+        "relative error below 1e-03 in every trial",
+    ),
+    "dictionary_column_missed": (
+        "sparse_dictionary_learning",
+        _set(("n_found",), 3),
+        "find all 4 columns",
+    ),
+    "dictionary_column_loose": (
+        "sparse_dictionary_learning",
+        _set(("column_overlap", 0), 0.9),
+        "every column is found with |<q, a_j>| > 0.99",
+    ),
+    "unrolled_differs_from_ista": (
+        "sparse_unrolled",
+        _set(("unrolled_equals_ista_max_abs_diff",), 1e-3),
+        "unrolled ISTA with ISTA's own weights equals ISTA",
+    ),
+    "lista_worth_few_iterations": (
+        "sparse_unrolled",
+        _set(("lista", "2", "ista_iterations_to_match"), 7),
+        "ISTA needs at least 8 iterations",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(DOCTORED))
+def test_check_fails_on_doctored_result(case):
+    name, edit, expected = DOCTORED[case]
+    doctored = copy.deepcopy(results.to_jsonable(claim_result(name)))
+    edit(doctored)
+    for profile in claims.PROFILES:
+        with pytest.raises(claims.ClaimFailed, match=f"expected .*{re.escape(expected)}"):
+            sparse.CHECKS[name](doctored, profile)

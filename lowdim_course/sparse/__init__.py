@@ -11,12 +11,22 @@ Modules, one idea each:
   Burer-Monteiro factorisation;
 - `dictionary`: orthogonal dictionary learning by Riemannian gradient descent on the sphere;
 - `unrolled`: ISTA unrolled into a network (LISTA) and its training;
-- `experiments`: configs, `run_*` and the `EXPERIMENTS` registry entries; `plots`: figures.
+- `experiments`: configs, `run_*` and the `EXPERIMENTS` registry entries; `plots`: figures;
+- `checks`: the lecture's claims, `check_*(result, profile)` per experiment, and `CHECKS`.
 
 A notebook writes `from lowdim_course import sparse` and uses the names below, e.g.
-`sparse.run_rates(sparse.RatesConfig.quick())` and `sparse.plot_rates(result)`.
+`sparse.run_rates(sparse.RatesConfig.quick())`, `sparse.plot_rates(result)` and
+`sparse.check_rates(result, "quick")`.
 """
 
+from .checks import (
+    CHECKS,
+    check_completion,
+    check_dictionary,
+    check_phase_transition,
+    check_rates,
+    check_unrolled,
+)
 from .completion import (
     burer_monteiro_complete,
     nuclear_norm_complete,
@@ -81,6 +91,7 @@ from .proximal import (
 from .unrolled import UnrolledISTA, nmse, train_unrolled
 
 __all__ = [
+    "CHECKS",
     "COMPLETION_FIGURES",
     "DICTIONARY_FIGURES",
     "DTYPE",
@@ -97,6 +108,11 @@ __all__ = [
     "basis_pursuit",
     "basis_pursuit_trial",
     "burer_monteiro_complete",
+    "check_completion",
+    "check_dictionary",
+    "check_phase_transition",
+    "check_rates",
+    "check_unrolled",
     "fifty_percent_rho",
     "fista",
     "fista_bound",
