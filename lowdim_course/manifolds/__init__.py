@@ -12,11 +12,13 @@ and their curvature kappa.
   angle map;
 - `dynamics`: the kernel flow, certificates, gradient descent and its linearised prediction;
 - `experiments`: the configs, `run_*` and the `EXPERIMENTS` the registry reads;
+- `checks`: the lecture's claims, `check_*(result, profile)`, and the `CHECKS` the registry reads;
 - `plots`: the figures, `plot_*` of a result dict.
 
 A notebook writes `from lowdim_course import manifolds as mf` and `mf.run_ntk(...)`.
 """
 
+from .checks import CHECKS, check_depth, check_ntk, check_resources, check_training
 from .curves import (
     DTYPE,
     PAIRS,
@@ -88,6 +90,7 @@ from .plots import (
 )
 
 __all__ = [
+    "CHECKS",
     "Curve",
     "CurvePair",
     "DEPTH_FIGURES",
@@ -109,6 +112,10 @@ __all__ = [
     "angle_map",
     "angles_between",
     "certificate",
+    "check_depth",
+    "check_ntk",
+    "check_resources",
+    "check_training",
     "circles",
     "classify_by_kernel_flow",
     "curvature_of",
