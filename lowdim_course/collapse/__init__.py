@@ -8,7 +8,8 @@ of training, the unconstrained features model (UFM) that explains it, and what i
 - networks.py: the lecture's networks (built by `models.build`, trained by `train.train`), a
   fixed ETF classifier, and the per-epoch NC measurements;
 - transfer.py: the few-shot linear probe on held-out classes;
-- experiments.py, experiments_uses.py: configs, `run_*` and `EXPERIMENTS`; plots.py: figures.
+- experiments.py, experiments_uses.py: configs, `run_*`, the `check_*` of the lecture's
+  claims beside each, `EXPERIMENTS` and `CHECKS`; plots.py: figures.
 
 Experiments (quick profile: scikit-learn digits or free features, CPU, one torch thread):
 - `collapse_tpt`: an MLP (3 x 256, BatchNorm) trained past zero training error; NC1 between
@@ -32,10 +33,14 @@ Computations on features run in float64.
 """
 
 from .experiments import (
+    CHECKS,
     EXPERIMENTS,
     RandomLabelsConfig,
     TPTConfig,
     UFMConfig,
+    check_random_labels,
+    check_tpt,
+    check_ufm,
     run_random_labels,
     run_tpt,
     run_ufm,
@@ -44,6 +49,9 @@ from .experiments_uses import (
     FixedETFConfig,
     LossesConfig,
     TransferConfig,
+    check_fixed_etf,
+    check_losses,
+    check_transfer,
     run_fixed_etf,
     run_losses,
     run_transfer,
@@ -79,6 +87,7 @@ from .transfer import class_subset, few_shot_accuracy, ridge_probe
 from .ufm import log_steps, train_ufm, worst_start
 
 __all__ = [
+    "CHECKS",
     "DTYPE",
     "EXPERIMENTS",
     "FULL_TRAIN",
@@ -95,6 +104,12 @@ __all__ = [
     "TransferConfig",
     "UFMConfig",
     "build_model",
+    "check_fixed_etf",
+    "check_losses",
+    "check_random_labels",
+    "check_transfer",
+    "check_tpt",
+    "check_ufm",
     "class_mean_cosines",
     "class_subset",
     "etf_gram",

@@ -7,6 +7,10 @@ Each `run_*(config, *, device, seed, progress, checkpoint_dir)` returns a dict o
 that the `plot_*` functions of plots.py draw. Quick profile: scikit-learn digits or free
 features on the CPU, one torch thread; full profile: CIFAR-10 and ResNet18 with the settings of
 Zhu et al. (2021) (`networks.FULL_TRAIN`).
+
+Beside each run function, `check_*(result, profile)` checks the lecture's claims on its result
+(the live dict or its JSON form): one line per claim that held, `claims.ClaimFailed` at the
+first that does not. `CHECKS` registers them for lowdim_course.experiments.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import torch
 
 from .. import data as datasets
 from .. import models
+from ..claims import by_profile, claim
 from ..runtime import config_threads
 from ..train import TrainConfig
 from . import experiments_uses as uses
@@ -82,6 +87,41 @@ def run_tpt(config: TPTConfig, *, device="cpu", seed=0, progress=None, checkpoin
         "cosines_first": snapshots.get("first"),
         "cosines_final": network_cosines(net, probe),
     }
+
+
+def check_tpt(result: dict, profile: str) -> list[str]:
+    """collapse_tpt: the network reaches 100% training accuracy, NC1 then falls at least 10x by
+    the end, and the network agrees with the nearest-class-mean rule (NC4) on all but at most
+    1% of the training samples. Same thresholds in both profiles."""
+    drop_min, nc4_max = by_profile(profile, 10, 10), by_profile(profile, 0.01, 0.01)
+    tpt_epoch = result["tpt_epoch"]
+    lines = [
+        claim(
+            tpt_epoch is not None,
+            "the network reaches 100% training accuracy",
+            f"first measured epoch at 100%: {tpt_epoch}",
+        )
+    ]
+    nc1_at_tpt, nc1_final = float(result["nc1_at_tpt"]), float(result["nc1_final"])
+    drop = nc1_at_tpt / nc1_final
+    lines.append(
+        claim(
+            drop >= drop_min,
+            f"NC1 falls at least {drop_min}x from the first epoch at 100% training accuracy "
+            "to the end",
+            f"NC1 {nc1_at_tpt:.3g} at epoch {tpt_epoch} -> {nc1_final:.3g} ({drop:.1f}x)",
+        )
+    )
+    nc4 = float(result["final"]["nc4"])
+    lines.append(
+        claim(
+            nc4 <= nc4_max,
+            f"the network and the nearest-class-mean rule disagree on at most {nc4_max:.0%} of "
+            "the training samples at the end (NC4)",
+            f"NC4 {nc4:.2%}",
+        )
+    )
+    return lines
 
 
 # --- the unconstrained features model ------------------------------------------------------
@@ -160,6 +200,60 @@ def run_ufm(config: UFMConfig, *, device="cpu", seed=0, progress=None, checkpoin
     return {"cases": cases, "trajectory": trajectory, "inits": config.inits}
 
 
+def _worst_case(cases: list[dict], key: str, largest: bool = True) -> str:
+    """'VALUE at K=.., d=..' for the case with the largest (or smallest) `key`."""
+    pick = max if largest else min
+    case = pick(cases, key=lambda c: float(c[key]))
+    return f"{float(case[key]):.1e} at K={int(case['K'])}, d={int(case['d'])}"
+
+
+def check_ufm(result: dict, profile: str) -> list[str]:
+    """collapse_ufm: in every (K, d) every start collapses (NC1 < 1e-8); for d >= K - 1 every
+    start ends at the simplex angle (angle error < 1e-3) and at the same objective (spread
+    < 1e-6); for d < K - 1 the means cannot be equiangular (angle error > 0.1). Same thresholds
+    in both profiles."""
+    nc1_max = by_profile(profile, 1e-8, 1e-8)
+    angle_max, spread_max = by_profile(profile, 1e-3, 1e-3), by_profile(profile, 1e-6, 1e-6)
+    angle_min_low = by_profile(profile, 0.1, 0.1)
+    cases = result["cases"]
+    high = [c for c in cases if int(c["d"]) >= int(c["K"]) - 1]
+    low = [c for c in cases if int(c["d"]) < int(c["K"]) - 1]
+    lines = [
+        claim(
+            all(float(c["nc1_max"]) < nc1_max for c in cases),
+            f"every start collapses, for every (K, d): the worst start's NC1 < {nc1_max:.0e}",
+            f"largest NC1 {_worst_case(cases, 'nc1_max')}, over {len(cases)} (K, d) pairs",
+        )
+    ]
+    if high:
+        lines.append(
+            claim(
+                all(float(c["angle_error_max"]) < angle_max for c in high),
+                "d >= K - 1: every start ends at a simplex ETF, |cos + 1/(K-1)| < "
+                f"{angle_max:.0e} for the worst start",
+                f"largest angle error {_worst_case(high, 'angle_error_max')}",
+            )
+        )
+        lines.append(
+            claim(
+                all(float(c["objective_spread"]) < spread_max for c in high),
+                "d >= K - 1: every start reaches the same objective value (spread over the "
+                f"starts < {spread_max:.0e}; no spurious minimum)",
+                f"largest spread {_worst_case(high, 'objective_spread')}",
+            )
+        )
+    if low:
+        lines.append(
+            claim(
+                all(float(c["angle_error_max"]) > angle_min_low for c in low),
+                "d < K - 1: the class means cannot be equiangular, the worst start's "
+                f"|cos + 1/(K-1)| > {angle_min_low}",
+                f"smallest angle error {_worst_case(low, 'angle_error_max', largest=False)}",
+            )
+        )
+    return lines
+
+
 # --- random labels -------------------------------------------------------------------------
 
 
@@ -220,6 +314,43 @@ def run_random_labels(
     }
 
 
+def check_random_labels(result: dict, profile: str) -> list[str]:
+    """collapse_random_labels: the random labels are memorised (100% training accuracy), the
+    test accuracy stays within 0.1 of chance, NC1 falls at least 10x from the first measured
+    epoch and still falls after the training error reaches zero. Same thresholds in both
+    profiles."""
+    chance_gap, drop_min = by_profile(profile, 0.1, 0.1), by_profile(profile, 10, 10)
+    train_acc, test_acc = float(result["train_acc"]), float(result["test_acc"])
+    chance = float(result["chance"])
+    nc1_first, nc1_final = float(result["nc1_first"]), float(result["nc1_final"])
+    nc1_at_tpt = None if result["nc1_at_tpt"] is None else float(result["nc1_at_tpt"])
+    at_tpt = "never reached" if nc1_at_tpt is None else f"{nc1_at_tpt:.3g}"
+    return [
+        claim(
+            train_acc == 1.0,
+            "the network memorises the random labels: 100% training accuracy at the end",
+            f"training accuracy {train_acc:.1%}",
+        ),
+        claim(
+            abs(test_acc - chance) < chance_gap,
+            f"the test accuracy stays within {chance_gap} of chance",
+            f"test accuracy {test_acc:.1%}, chance {chance:.0%}",
+        ),
+        claim(
+            nc1_final < nc1_first / drop_min,
+            f"NC1 falls more than {drop_min}x over training",
+            f"NC1 {nc1_first:.3g} at the first measured epoch -> {nc1_final:.3g} "
+            f"({nc1_first / nc1_final:.1f}x)",
+        ),
+        claim(
+            nc1_at_tpt is not None and nc1_final < nc1_at_tpt,
+            "NC1 still falls after the training error reaches zero",
+            f"NC1 {at_tpt} at the first epoch at 100% training accuracy "
+            f"({result['tpt_epoch']}) -> {nc1_final:.3g} at the end",
+        ),
+    ]
+
+
 # --- registry ------------------------------------------------------------------------------
 
 # name -> (run, config class, figures, one-line summary), for lowdim_course.experiments.
@@ -260,4 +391,14 @@ EXPERIMENTS = {
         {"transfer": plots.plot_transfer},
         "NC1 on held-out classes vs few-shot linear-probe accuracy after pretraining",
     ),
+}
+
+# name -> check(result, profile), for lowdim_course.experiments.
+CHECKS = {
+    "collapse_tpt": check_tpt,
+    "collapse_ufm": check_ufm,
+    "collapse_fixed_etf": uses.check_fixed_etf,
+    "collapse_losses": uses.check_losses,
+    "collapse_random_labels": check_random_labels,
+    "collapse_transfer": uses.check_transfer,
 }

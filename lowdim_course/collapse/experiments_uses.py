@@ -1,6 +1,7 @@
 """The lecture's experiments on what neural collapse is good for: a fixed simplex-ETF
 classifier with d = K features (`collapse_fixed_etf`), the choice of loss (`collapse_losses`),
-and transfer to held-out classes (`collapse_transfer`). Registered in experiments.py.
+and transfer to held-out classes (`collapse_transfer`), each with its `check_*(result,
+profile)` of the lecture's claims beside it. Registered in experiments.py.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from scipy import stats
 
 from .. import data as datasets
 from .. import models
+from ..claims import by_profile, claim
 from ..runtime import config_threads
 from ..train import TrainConfig, evaluate, features
 from .geometry import nc_metrics
@@ -86,6 +88,42 @@ def run_fixed_etf(
             }
         )
     return {"data": config.dataset, "variants": rows}
+
+
+def check_fixed_etf(result: dict, profile: str) -> list[str]:
+    """collapse_fixed_etf: every variant's test accuracy is within 2 points of the (first)
+    learned classifier's, and the fixed ETF with d = K has the fewest trained parameters. Same
+    thresholds in both profiles."""
+    gap_max = by_profile(profile, 2, 2)
+    variants = result["variants"]
+    learned = next(r for r in variants if r["classifier"] == "learned")
+    lines = []
+    for row in variants:
+        if row is learned:
+            continue
+        gap = 100 * (float(learned["test_acc"]) - float(row["test_acc"]))
+        lines.append(
+            claim(
+                gap <= gap_max,
+                f"the {row['classifier']} classifier with d = {int(row['feature_dim'])} reaches "
+                f"a test accuracy at most {gap_max} points below the learned classifier's",
+                f"{float(row['test_acc']):.1%} vs {float(learned['test_acc']):.1%} "
+                f"(d = {int(learned['feature_dim'])}): {gap:.1f} points below",
+            )
+        )
+    smallest = min(variants, key=lambda r: int(r["trained_parameters"]))
+    saved = 1 - int(smallest["trained_parameters"]) / int(learned["trained_parameters"])
+    counts = ", ".join(f"{r['name']} {int(r['trained_parameters']):,d}" for r in variants)
+    lines.append(
+        claim(
+            smallest["classifier"] == "fixed"
+            and int(smallest["feature_dim"]) < int(learned["feature_dim"]),
+            "the fixed-ETF network with d = K has the fewest trained parameters",
+            f"trained parameters: {counts}; {smallest['name']} has {saved:.0%} fewer than "
+            f"{learned['name']}",
+        )
+    )
+    return lines
 
 
 # --- losses --------------------------------------------------------------------------------
@@ -192,6 +230,40 @@ def run_losses(config: LossesConfig, *, device="cpu", seed=0, progress=None, che
     ]
     accs = [r["test_acc"] for r in network]
     return {"ufm": ufm, "network": network, "test_acc_range": max(accs) - min(accs)}
+
+
+def check_losses(result: dict, profile: str) -> list[str]:
+    """collapse_losses: in the UFM every loss ends at a simplex ETF (worst angle error < 1e-3);
+    the networks' test accuracies lie within 3 points of each other; every network's NC1 falls
+    at least 2x over training. Same thresholds in both profiles."""
+    angle_max = by_profile(profile, 1e-3, 1e-3)
+    spread_max, drop_min = by_profile(profile, 3, 3), by_profile(profile, 2, 2)
+    ufm = {u["loss"]: float(u["angle_error_max"]) for u in result["ufm"]}
+    accs = {r["loss"]: float(r["test_acc"]) for r in result["network"]}
+    spread = 100 * (max(accs.values()) - min(accs.values()))
+    drops = {
+        r["loss"]: float(np.asarray(r["nc1_curve"], dtype=float)[0]) / float(r["nc1"])
+        for r in result["network"]
+    }
+    return [
+        claim(
+            all(e < angle_max for e in ufm.values()),
+            f"in the UFM every loss ends at a simplex ETF: worst angle error < {angle_max:.0e}",
+            ", ".join(f"{loss} {e:.1e}" for loss, e in ufm.items()),
+        ),
+        claim(
+            spread <= spread_max,
+            f"the networks' test accuracies differ by at most {spread_max} points across losses",
+            ", ".join(f"{loss} {a:.1%}" for loss, a in accs.items())
+            + f": {spread:.2f} points apart",
+        ),
+        claim(
+            all(drop >= drop_min for drop in drops.values()),
+            f"every loss collapses: the network's NC1 falls at least {drop_min}x over training",
+            "NC1 first measured / final: "
+            + ", ".join(f"{loss} {drop:.1f}x" for loss, drop in drops.items()),
+        ),
+    ]
 
 
 # --- transfer to held-out classes ------------------------------------------------------------
@@ -319,3 +391,25 @@ def run_transfer(
         "spearman": float(stats.spearmanr(log_nc1, accs).statistic),
         "untrained": measure(untrained.to(device).eval()),
     }
+
+
+def check_transfer(result: dict, profile: str) -> list[str]:
+    """collapse_transfer: over the pretrained models, lower downstream NC1 goes with better
+    few-shot transfer: Pearson correlation of log NC1 and probe accuracy <= -0.7, Spearman
+    <= -0.5. Same thresholds in both profiles."""
+    pearson_max, spearman_max = by_profile(profile, -0.7, -0.7), by_profile(profile, -0.5, -0.5)
+    pearson, spearman = float(result["pearson_log_nc1"]), float(result["spearman"])
+    points = len(result["points"])
+    return [
+        claim(
+            pearson <= pearson_max,
+            "lower downstream NC1 goes with better transfer: Pearson correlation of log NC1 "
+            f"and the few-shot probe accuracy <= {pearson_max}",
+            f"Pearson {pearson:.2f} over {points} pretrained checkpoints",
+        ),
+        claim(
+            spearman <= spearman_max,
+            f"the Spearman correlation of NC1 and probe accuracy <= {spearman_max}",
+            f"Spearman {spearman:.2f} over {points} pretrained checkpoints",
+        ),
+    ]
