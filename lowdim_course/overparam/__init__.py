@@ -13,8 +13,9 @@ The modules, in the lecture's order:
 - `lr_noise`: the two-pattern data set, the CIFAR-10 patches, `BatchedMLP` and its seed sweep;
 - `compositional`: the binary-tree target, the tree, shallow and deep networks, their fit and
   the parameters each needs;
-- `experiments_capacity`, `experiments_lr_noise`, `experiments_compositional`: configs and
-  `run_*`; `experiments`: the `EXPERIMENTS` registry; `plots`: one `plot_*` per experiment.
+- `experiments_capacity`, `experiments_lr_noise`, `experiments_compositional`: configs,
+  `run_*` and `check_*` (the lecture's claims, checked on a result); `experiments`: the
+  `EXPERIMENTS` registry and its `CHECKS`; `plots`: one `plot_*` per experiment.
 
 Experiments (quick profile: scikit-learn digits or generated data, CPU, one torch thread):
 - `overparam_random_labels`: a one-hidden-layer MLP (1024 units) on 600 digits with 0, 25, 50,
@@ -49,6 +50,7 @@ from .compositional import (
 )
 from .descent import GradientDescent, full_batch_descent
 from .experiments import (
+    CHECKS,
     COMPOSITIONAL_FIGURES,
     EXPERIMENTS,
     LAZY_FIGURES,
@@ -61,16 +63,20 @@ from .experiments_capacity import (
     LazyConfig,
     RandomLabelsConfig,
     WidthConfig,
+    check_lazy,
+    check_random_labels,
+    check_width,
     run_lazy,
     run_random_labels,
     run_width,
 )
-from .experiments_compositional import CompositionalConfig, run_compositional
+from .experiments_compositional import CompositionalConfig, check_compositional, run_compositional
 from .experiments_lr_noise import (
     ImagesConfig,
     LRNoiseConfig,
     PatchConfig,
     TwoPatternConfig,
+    check_lr_noise,
     lr_on_images,
     patch_experiment,
     run_lr_noise,
@@ -102,11 +108,13 @@ __all__ = [
     "RandomLabelsConfig",
     "run_random_labels",
     "plot_random_labels",
+    "check_random_labels",
     # width and the lazy regime
     "WRN_TABLE",
     "WidthConfig",
     "run_width",
     "plot_width",
+    "check_width",
     "relative_movement",
     "NTKNetwork",
     "model_at",
@@ -117,6 +125,7 @@ __all__ = [
     "LazyConfig",
     "run_lazy",
     "plot_lazy",
+    "check_lazy",
     # learning-rate noise
     "BOTH",
     "P_ONLY",
@@ -140,6 +149,7 @@ __all__ = [
     "patch_experiment",
     "run_lr_noise",
     "plot_lr_noise",
+    "check_lr_noise",
     # compositional functions
     "node_function",
     "compositional_target",
@@ -151,6 +161,7 @@ __all__ = [
     "CompositionalConfig",
     "run_compositional",
     "plot_compositional",
+    "check_compositional",
     # the registry
     "RANDOM_LABELS_FIGURES",
     "WIDTH_FIGURES",
@@ -158,4 +169,5 @@ __all__ = [
     "LR_NOISE_FIGURES",
     "COMPOSITIONAL_FIGURES",
     "EXPERIMENTS",
+    "CHECKS",
 ]

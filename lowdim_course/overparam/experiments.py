@@ -1,7 +1,8 @@
 """The lecture's experiments in its order, for the course registry
 (`lowdim_course.experiments` reads `EXPERIMENTS`): name -> (run, config class, figures, one-line
-summary). The configs and runs live in `experiments_capacity` (random labels, width, lazy
-training), `experiments_lr_noise` and `experiments_compositional`; the figures in `plots`."""
+summary), and `CHECKS`: name -> the check of its claims. The configs, runs and checks live in
+`experiments_capacity` (random labels, width, lazy training), `experiments_lr_noise` and
+`experiments_compositional`; the figures in `plots`."""
 
 from __future__ import annotations
 
@@ -47,4 +48,13 @@ EXPERIMENTS = {
         COMPOSITIONAL_FIGURES,
         "deep vs shallow networks on a binary-tree compositional function",
     ),
+}
+
+# name -> check(result, profile): the lecture's claims on the experiment's result
+CHECKS = {
+    "overparam_random_labels": capacity.check_random_labels,
+    "overparam_width": capacity.check_width,
+    "overparam_lazy": capacity.check_lazy,
+    "overparam_lr_noise": lr_noise.check_lr_noise,
+    "overparam_compositional": compositional.check_compositional,
 }

@@ -2,7 +2,7 @@
 true labels, random labels and corrupted pixels (`overparam_random_labels`); train and test error
 and weight movement against width (`overparam_width`); and the lazy regime, the weight movement
 of networks in the NTK parametrisation against width and their distance to the linearised model
-(`overparam_lazy`)."""
+(`overparam_lazy`); and `check_*`, the lecture's claims on each one's result."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import torch
 from torch.nn import functional as F
 
 from .. import data, models
+from ..claims import by_profile, claim
 from ..runtime import config_threads
 from ..train import TrainConfig, evaluate
 from .descent import GradientDescent, full_batch_descent
@@ -328,3 +329,99 @@ def run_lazy(config: LazyConfig, *, device="cpu", seed=0, progress=None, checkpo
         "slope_all": fit_slope(widths, [r["movement_all"] for r in runs]),
         "slope_gap": fit_slope(widths, [r["linearization_gap"] for r in runs]),
     }
+
+
+# ----------------------------------------------------------------------------------------------
+# The claims of the three experiments, checked on their results
+# ----------------------------------------------------------------------------------------------
+
+
+def check_random_labels(result: dict, profile: str) -> list[str]:
+    """overparam_random_labels: every condition is fitted, test accuracy falls with the fraction
+    of random labels and is at chance when all are random. Same thresholds in both profiles."""
+    by_profile(profile, None, None)  # refuses an unknown profile
+    train = {r["name"]: float(r["final_train_acc"]) for r in result["runs"]}
+    worst = min(train, key=train.get)
+    by_fraction = sorted(
+        (r for r in result["runs"] if r["pixels"] == "none"), key=lambda r: float(r["fraction"])
+    )
+    fractions = [float(r["fraction"]) for r in by_fraction]
+    tests = [float(r["final_test_acc"]) for r in by_fraction]
+    chance = float(result["chance"])
+    return [
+        claim(
+            all(acc == 1.0 for acc in train.values()),
+            "every condition, random labels and corrupted pixels included, reaches training "
+            "accuracy 1.0",
+            f"lowest {train[worst]:.4f} ({worst}) of {len(train)} conditions",
+        ),
+        claim(
+            all(a > b for a, b in zip(tests, tests[1:])),
+            "test accuracy falls at every step up in the fraction of random labels",
+            f"fractions {fractions}: test accuracy {[round(t, 3) for t in tests]}",
+        ),
+        claim(
+            abs(tests[-1] - chance) < 0.08,
+            "with all labels random, test accuracy is within 0.08 of chance",
+            f"{tests[-1]:.3f} at fraction {fractions[-1]}, chance {chance:.3f}",
+        ),
+    ]
+
+
+def check_width(result: dict, profile: str) -> list[str]:
+    """overparam_width: the widest network fits the training set, its test error is no higher
+    than that of the third-narrowest, and its first layer moves less than a fifth as far as a
+    narrower network's: the fourth-narrowest in the quick profile (the notebook's comparison),
+    the narrowest in the full profile, whose four widen factors make the fourth-narrowest the
+    widest itself. Same thresholds in both profiles."""
+    runs = sorted(result["runs"], key=lambda r: int(r["width"]))
+    if len(runs) < 4:
+        raise ValueError(f"the width claims compare at least 4 widths, not {len(runs)}")
+    widest, third = runs[-1], runs[2]
+    reference = runs[by_profile(profile, 3, 0)]
+    moves = {int(r["width"]): float(r["movement_first"]) for r in runs}
+    w, w3, wr = int(widest["width"]), int(third["width"]), int(reference["width"])
+    return [
+        claim(
+            float(widest["train_error"]) == 0.0,
+            "the widest network fits every training sample (training error 0)",
+            f"width {w}: training error {float(widest['train_error']):.4f}",
+        ),
+        claim(
+            float(widest["test_error"]) <= float(third["test_error"]),
+            f"the widest network's test error is no higher than width {w3}'s",
+            f"width {w}: {float(widest['test_error']):.4f}, "
+            f"width {w3}: {float(third['test_error']):.4f}",
+        ),
+        claim(
+            moves[w] < moves[wr] / 5,
+            f"the widest network's first layer moves less than a fifth as far as width {wr}'s "
+            "(relative movement)",
+            f"width {wr}: {moves[wr]:.4f}, width {w}: {moves[w]:.4f}; all widths "
+            f"{ {k: round(v, 3) for k, v in moves.items()} }",
+        ),
+    ]
+
+
+def check_lazy(result: dict, profile: str) -> list[str]:
+    """overparam_lazy: the hidden weights' relative movement falls like width^-1/2 and the gap
+    to the linearised model shrinks with width. Same thresholds in both profiles."""
+    by_profile(profile, None, None)  # refuses an unknown profile
+    runs = sorted(result["runs"], key=lambda r: int(r["width"]))
+    slope = float(result["slope_W"])
+    gaps = [float(r["linearization_gap"]) for r in runs]
+    first, last = int(runs[0]["width"]), int(runs[-1]["width"])
+    return [
+        claim(
+            -0.7 <= slope <= -0.3,
+            "the log-log slope of the hidden weights' relative movement against width lies in "
+            "[-0.7, -0.3] (theory -1/2)",
+            f"slope {slope:.3f}",
+        ),
+        claim(
+            gaps[-1] < gaps[0] / 4,
+            "the widest network's gap to its linearised model is less than a quarter of the "
+            "narrowest one's",
+            f"width {first}: {gaps[0]:.4f}, width {last}: {gaps[-1]:.4f}",
+        ),
+    ]

@@ -1,6 +1,6 @@
 """The experiment of the lecture's fourth section, `overparam_compositional`: test error against
 parameter count for a shallow network, a deep MLP and a deep network shaped like the target's
-binary tree (Poggio et al. 2017)."""
+binary tree (Poggio et al. 2017), and `check_compositional`, the lecture's claims on its result."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .. import models
+from ..claims import by_profile, claim
 from ..runtime import config_threads
 from ..train import progress_enabled
 from .compositional import (
@@ -99,3 +100,41 @@ def run_compositional(
         }
     bar.close()
     return {"families": out, "target_error": config.target_error, "d": config.d}
+
+
+def check_compositional(result: dict, profile: str) -> list[str]:
+    """overparam_compositional: the network shaped like the tree reaches the target error, the
+    best shallow network's error is more than twice the tree's best, and the shallow network
+    needs more than three times the tree's parameters for the target (or never reaches it).
+    Same thresholds in both profiles."""
+    by_profile(profile, None, None)  # refuses an unknown profile
+    families = result["families"]
+    tree, shallow = families["deep, shaped like the tree"], families["shallow (1 hidden layer)"]
+    target = float(result["target_error"])
+    tree_needed = None if tree["needed"] is None else float(tree["needed"])
+    shallow_needed = None if shallow["needed"] is None else float(shallow["needed"])
+    best_tree = min(float(r["error"]) for r in tree["runs"])
+    best_shallow = min(float(r["error"]) for r in shallow["runs"])
+
+    def needed(value):
+        return "not reached" if value is None else f"{value:.0f}"
+
+    return [
+        claim(
+            tree_needed is not None,
+            f"the tree-shaped network reaches relative test error {target:g}",
+            f"parameters needed: {needed(tree_needed)}, best error {best_tree:.4f}",
+        ),
+        claim(
+            best_shallow > 2 * best_tree,
+            "the best shallow network's relative test error is more than twice the best "
+            "tree-shaped network's",
+            f"shallow {best_shallow:.4f}, tree {best_tree:.4f}",
+        ),
+        claim(
+            shallow_needed is None or shallow_needed > 3 * tree_needed,
+            f"the shallow network needs more than 3x the tree's parameters for error {target:g}, "
+            "or never reaches it",
+            f"shallow {needed(shallow_needed)}, tree {needed(tree_needed)}",
+        ),
+    ]

@@ -6,6 +6,8 @@ Its config holds one sub-config per part, each run by its own function:
   seeds trained together (quick and full profile);
 - `ImagesConfig`, `lr_on_images`: the slide's comparison on real images with ResNet18 (full);
 - `PatchConfig`, `patch_experiment`: Li, Wei & Ma's patch experiment with a WRN-16-k (full).
+
+`check_lr_noise` checks the lecture's claims on the two-pattern part of a result.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
+import numpy as np
 import torch
 
 from .. import data, models
+from ..claims import by_profile, claim
 from ..runtime import config_threads
 from ..train import TrainConfig, evaluate
 from .lr_noise import (
@@ -363,3 +367,73 @@ def run_lr_noise(
         )
         result["patch_data"] = config.patch.dataset
     return result
+
+
+def check_lr_noise(result: dict, profile: str) -> list[str]:
+    """overparam_lr_noise, the two-pattern claims: both schedules fit the training set; the
+    small rate fits the Q-only examples early, the large-then-decay schedule later and with P
+    generalised further by then; at the end the large-then-decay schedule tests better on the
+    P-only examples on every seed, and on the whole test set on average. The optional real-image
+    and patch parts (`images`, `patch`) are not read. Same thresholds in both profiles."""
+    by_profile(profile, None, None)  # refuses an unknown profile
+    runs = result["runs"]
+    large, small = runs["large lr, then decay"], runs["small lr"]
+
+    def optional(value, kind=float):  # None where Q was never fitted
+        return None if value is None else kind(value)
+
+    seeds = [int(r["seed"]) for r in large]
+    q_large = [optional(r["q_fitted_epoch"], int) for r in large]
+    q_small = [optional(r["q_fitted_epoch"], int) for r in small]
+    p_large = [optional(r["p_test_when_q_fitted"]) for r in large]
+    p_small = [optional(r["p_test_when_q_fitted"]) for r in small]
+    losses = {name: [float(r["final_loss"]) for r in rs] for name, rs in runs.items()}
+    margins = [float(m) for m in np.asarray(result["margins_p_only"], dtype=float)]
+    overall = [float(m) for m in np.asarray(result["margins_overall"], dtype=float)]
+
+    def later(a, b):
+        return a is not None and b is not None and a > b
+
+    def rounded(values, digits=3):
+        return [None if v is None else round(v, digits) for v in values]
+
+    return [
+        claim(
+            all(loss < 0.02 for values in losses.values() for loss in values),
+            "both schedules end below training loss 0.02 on every seed",
+            "; ".join(f"{name}: {rounded(values, 4)}" for name, values in losses.items()),
+        ),
+        claim(
+            all(e is not None and e <= 30 for e in q_small),
+            "the small rate fits the Q-only examples (training accuracy >= 0.9) by epoch 30 on "
+            "every seed",
+            f"seeds {seeds}: first epochs {q_small}",
+        ),
+        claim(
+            all(later(a, b) for a, b in zip(q_large, q_small)),
+            "the large-then-decay schedule fits the Q-only examples, later than the small rate, "
+            "on every seed",
+            f"seeds {seeds}: epochs {q_large} against {q_small}",
+        ),
+        claim(
+            all(later(a, b) for a, b in zip(p_large, p_small)),
+            "when Q is first fitted, P-only test accuracy is higher under the large-then-decay "
+            "schedule than under the small rate, on every seed",
+            f"seeds {seeds}: {rounded(p_large)} against {rounded(p_small)}",
+        ),
+        claim(
+            min(margins) > 0,
+            "the large-then-decay schedule ends with the higher P-only test accuracy on every seed",
+            f"large minus small, seeds {seeds}: {rounded(margins)}",
+        ),
+        claim(
+            np.mean(margins) >= 0.02,
+            "its mean lead on the P-only test examples is at least 0.02",
+            f"mean {np.mean(margins):+.4f}",
+        ),
+        claim(
+            np.mean(overall) > 0,
+            "it is ahead on the whole test set on average",
+            f"mean {np.mean(overall):+.4f}, per seed {rounded(overall)}",
+        ),
+    ]

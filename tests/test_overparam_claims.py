@@ -1,0 +1,179 @@
+"""Lecture 6's claims as code: each check passes on a result that shows the phenomenon, live and
+in its JSON form, and raises `ClaimFailed`, naming what was expected, on one doctored to break a
+claim.
+
+The tiny runs of `test_overparam.TINY` are too small to show the phenomena (two epochs, a few
+widths, twenty steps), so each pass case is a tiny run's result with its measured numbers set
+by hand to the shape the lecture describes: the keys and the rest of the structure are the real
+run's. Its JSON form is then edited to break one claim at a time."""
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+from test_overparam import TINY
+
+from lowdim_course import claims, results
+from lowdim_course import overparam as op
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+LARGE, SMALL = "large lr, then decay", "small lr"
+TREE, SHALLOW = "deep, shaped like the tree", "shallow (1 hidden layer)"
+
+
+def tiny_run(name):
+    run, *_ = op.EXPERIMENTS[name]
+    return run(TINY[name], seed=0, progress=False)
+
+
+def shaped_random_labels():
+    result = tiny_run("overparam_random_labels")  # 0% and 100% random labels, random pixels
+    for run, test in zip(result["runs"], (0.97, 0.09, 0.08)):
+        run["final_train_acc"], run["final_test_acc"] = 1.0, test
+    result["chance"] = 0.1
+    return result
+
+
+def shaped_width():
+    result = tiny_run("overparam_width")  # widths 4 and 32: the lecture compares more
+    template = result["runs"][-1]
+    rows = [(2, 0.6, 0.65, 6.0), (4, 0.3, 0.33, 6.6), (8, 0.02, 0.04, 5.9), (16, 0.006, 0.02, 4.1)]
+    rows += [(256, 0.003, 0.027, 0.84), (4096, 0.0, 0.018, 0.096)]
+    result["runs"] = [
+        dict(template, width=w, train_error=train, test_error=test, movement_first=move)
+        for w, train, test, move in rows
+    ]
+    return result
+
+
+def shaped_lazy():
+    result = tiny_run("overparam_lazy")  # widths 32 and 128
+    for run, gap in zip(result["runs"], (0.2, 0.04)):
+        run["linearization_gap"] = torch.tensor(gap)  # a live result may hold tensors
+    result["slope_W"] = np.float64(-0.54)
+    return result
+
+
+def shaped_lr_noise():
+    result = tiny_run("overparam_lr_noise")  # two seeds, four epochs
+    shape = {
+        LARGE: [(112, 0.93, 0.005), (40, 0.87, 0.003)],
+        SMALL: [(13, 0.6, 0.01), (7, 0.59, 0.008)],
+    }
+    for name, rows in shape.items():
+        for run, (epoch, p_test, loss) in zip(result["runs"][name], rows):
+            run.update(q_fitted_epoch=epoch, p_test_when_q_fitted=p_test, final_loss=loss)
+    result["margins_p_only"] = np.array([0.05, 0.015])
+    result["margins_overall"] = np.array([0.01, 0.002])
+    return result
+
+
+def shaped_compositional():
+    result = tiny_run("overparam_compositional")  # one network per family
+    families = result["families"]
+    families[TREE]["runs"][0]["error"], families[TREE]["needed"] = 0.064, 137.0
+    families[SHALLOW]["runs"][0]["error"], families[SHALLOW]["needed"] = 0.38, None
+    return result
+
+
+SHAPED = {
+    "overparam_random_labels": shaped_random_labels,
+    "overparam_width": shaped_width,
+    "overparam_lazy": shaped_lazy,
+    "overparam_lr_noise": shaped_lr_noise,
+    "overparam_compositional": shaped_compositional,
+}
+
+
+@pytest.fixture(scope="module")
+def shaped():
+    """name -> a tiny run's result shaped by hand to show the lecture's phenomenon (live)."""
+    return {name: shape() for name, shape in SHAPED.items()}
+
+
+def test_every_experiment_has_a_check():
+    assert set(op.CHECKS) == set(op.EXPERIMENTS)
+
+
+@pytest.mark.parametrize("profile", ["quick", "full"])
+@pytest.mark.parametrize("name", list(SHAPED))
+def test_check_passes_on_the_phenomenon_live_and_as_json(shaped, name, profile):
+    live = shaped[name]
+    for result in (live, results.to_jsonable(live)):
+        lines = op.CHECKS[name](result, profile)
+        assert lines and all(line.startswith("held: ") for line in lines)
+    with pytest.raises(ValueError, match="profile"):
+        op.CHECKS[name](results.to_jsonable(live), "auto")
+
+
+def set_run(key, index, value, where="runs"):
+    def doctor(result):
+        result[where][index][key] = value
+
+    return doctor
+
+
+def set_key(key, value):
+    def doctor(result):
+        result[key] = value
+
+    return doctor
+
+
+def set_family(family, key, value, run=None):
+    def doctor(result):
+        target = result["families"][family]
+        (target if run is None else target["runs"][run])[key] = value
+
+    return doctor
+
+
+def set_schedule(schedule, seed_index, key, value):
+    def doctor(result):
+        result["runs"][schedule][seed_index][key] = value
+
+    return doctor
+
+
+BROKEN = [
+    ("overparam_random_labels", set_run("final_train_acc", 2, 0.99), "training accuracy 1.0"),
+    ("overparam_random_labels", set_run("final_test_acc", 1, 0.98), "test accuracy falls"),
+    ("overparam_random_labels", set_run("final_test_acc", 1, 0.2), "within 0.08 of chance"),
+    ("overparam_width", set_run("train_error", -1, 0.001), "fits every training sample"),
+    ("overparam_width", set_run("test_error", -1, 0.05), "test error is no higher"),
+    ("overparam_width", set_run("movement_first", -1, 1.0), "less than a fifth"),
+    ("overparam_lazy", set_key("slope_W", -0.2), r"lies in \[-0.7, -0.3\]"),
+    ("overparam_lazy", set_run("linearization_gap", -1, 0.1), "less than a quarter"),
+    ("overparam_lr_noise", set_schedule(SMALL, 1, "final_loss", 0.03), "loss 0.02"),
+    ("overparam_lr_noise", set_schedule(SMALL, 0, "q_fitted_epoch", 31), "by epoch 30"),
+    ("overparam_lr_noise", set_schedule(LARGE, 1, "q_fitted_epoch", None), "later than"),
+    (
+        "overparam_lr_noise",
+        set_schedule(LARGE, 0, "p_test_when_q_fitted", 0.5),
+        "when Q is first fitted",
+    ),
+    ("overparam_lr_noise", set_key("margins_p_only", [0.1, -0.01]), "ends with the higher"),
+    ("overparam_lr_noise", set_key("margins_p_only", [0.02, 0.01]), "at least 0.02"),
+    ("overparam_lr_noise", set_key("margins_overall", [0.01, -0.02]), "whole test set"),
+    ("overparam_compositional", set_family(TREE, "needed", None), "reaches relative test error"),
+    ("overparam_compositional", set_family(SHALLOW, "error", 0.1, run=0), "more than twice"),
+    ("overparam_compositional", set_family(SHALLOW, "needed", 300.0), "more than 3x"),
+]
+
+
+@pytest.mark.parametrize("name, doctor, expected", BROKEN, ids=[f"{n}-{e}" for n, _, e in BROKEN])
+def test_check_fails_on_a_result_doctored_to_break_a_claim(shaped, name, doctor, expected):
+    broken = copy.deepcopy(results.to_jsonable(shaped[name]))
+    doctor(broken)
+    with pytest.raises(claims.ClaimFailed, match=f"expected .*{expected}.*; measured"):
+        op.CHECKS[name](broken, "quick")
+
+
+def test_lr_noise_check_reads_only_the_two_pattern_part(shaped):
+    """The full result adds the real-image and patch parts; the check neither needs nor reads
+    them, so it holds with them, without them, and whatever they contain."""
+    result = results.to_jsonable(shaped["overparam_lr_noise"])
+    with_parts = dict(result, images={"anything": 0}, images_data="cifar10", patch={})
+    assert op.check_lr_noise(with_parts, "full") == op.check_lr_noise(result, "full")
