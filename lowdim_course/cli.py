@@ -59,8 +59,10 @@ def cmd_list(args) -> None:
 
 
 def cmd_run(args) -> None:
+    # --quiet silences the bars; without it, $LOWDIM_PROGRESS decides (train.progress_enabled).
+    progress = False if args.quiet else None
     experiments.run_experiment(
-        args.name, args.profile, args.device, args.seed, args.out, progress=not args.quiet
+        args.name, args.profile, args.device, args.seed, args.out, progress=progress
     )
 
 

@@ -167,3 +167,12 @@ def test_info_prints_the_banner(capsys):
     assert cli.main(["info", "--profile", "quick", "--device", "cpu"]) == 0
     out = capsys.readouterr().out
     assert "profile=quick" in out and "data root" in out
+
+
+def test_run_leaves_progress_bars_to_lowdim_progress_unless_quiet(monkeypatch):
+    """`run` without --quiet passes progress=None, so $LOWDIM_PROGRESS=0 silences the bars."""
+    seen = []
+    monkeypatch.setattr(experiments, "run_experiment", lambda *a, **kw: seen.append(kw["progress"]))
+    assert cli.main(["run", "getting_started", "--profile", "quick"]) in (0, None)
+    assert cli.main(["run", "getting_started", "--profile", "quick", "--quiet"]) in (0, None)
+    assert seen == [None, False]
