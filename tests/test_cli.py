@@ -141,8 +141,23 @@ def test_student_copies_of_the_real_lectures(tmp_path, capsys):
     assert "solution cell(s) replaced" in capsys.readouterr().out
 
 
+def tiny_config(experiment):
+    """A seconds-long version of the experiment's quick config, from its lecture's tests (the
+    quick configs themselves run in the notebooks, under nbval and in the book build)."""
+    import importlib
+    from dataclasses import replace
+
+    quick = experiment.config.quick()
+    if experiment.name == "getting_started":
+        return replace(quick, train=replace(quick.train, epochs=2))
+    module = importlib.import_module("test_" + experiment.name.split("_")[0])  # test_sparse, ...
+    tiny = module.TINY[experiment.name]
+    return replace(quick, **tiny) if isinstance(tiny, dict) else tiny
+
+
 def test_figures_regenerates_every_figure(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("LOWDIM_RESULTS", str(tmp_path / "results"))
+    monkeypatch.setattr(experiments, "config_for", lambda exp, profile: tiny_config(exp))
     assert cli.main(["figures", "--profile", "quick", "--out", str(tmp_path / "fig")]) == 0
     written = sorted(p.name for p in (tmp_path / "fig").glob("*.png"))
     expected = sorted(

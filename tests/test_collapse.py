@@ -361,16 +361,19 @@ def test_same_seed_same_result():
     assert a["cases"] == b["cases"]
 
 
-# --- the command line runs every quick configuration -----------------------------------------
+# --- the command line's path: results.json with provenance, and the figures ------------------
+# (the quick configs themselves run in the notebook, under nbval and in the book build)
 
 
 @pytest.mark.parametrize("name", list(collapse.EXPERIMENTS))
-def test_cli_runs_quick_config(name, tmp_path):
-    if name not in experiments.EXPERIMENTS:
-        pytest.skip(f"{name} is not registered in experiments.py yet")
+def test_cli_path_writes_results_and_figures(name, tmp_path, monkeypatch):
+    tiny = replace(collapse.EXPERIMENTS[name][1].quick(), **TINY[name])
+    monkeypatch.setattr(experiments, "config_for", lambda exp, profile: tiny)
     folder = experiments.run_experiment(name, profile="quick", out=tmp_path, progress=False)
     payload = json.loads((folder / "results.json").read_text())
     assert payload["name"] == name and payload["profile"] == "quick"
+    assert payload["provenance"]["config"] == json.loads(json.dumps(to_jsonable(tiny)))
+    assert set(payload["provenance"]["claims"]) >= {"held", "failed"}
     for fig_name in collapse.EXPERIMENTS[name][2]:
         assert (folder / f"{fig_name}.png").stat().st_size > 10_000
 

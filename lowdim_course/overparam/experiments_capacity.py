@@ -12,7 +12,7 @@ import torch
 from torch.nn import functional as F
 
 from .. import data, models
-from ..claims import by_profile, claim
+from ..claims import ClaimFailed, by_profile, claim
 from ..runtime import config_threads
 from ..train import TrainConfig, evaluate
 from .descent import GradientDescent, full_batch_descent
@@ -376,7 +376,7 @@ def check_width(result: dict, profile: str) -> list[str]:
     widest itself. Same thresholds in both profiles."""
     runs = sorted(result["runs"], key=lambda r: int(r["width"]))
     if len(runs) < 4:
-        raise ValueError(f"the width claims compare at least 4 widths, not {len(runs)}")
+        raise ClaimFailed(f"the width claims compare at least 4 widths, not {len(runs)}")
     widest, third = runs[-1], runs[2]
     reference = runs[by_profile(profile, 3, 0)]
     moves = {int(r["width"]): float(r["movement_first"]) for r in runs}
