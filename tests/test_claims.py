@@ -62,6 +62,27 @@ def test_every_committed_full_result_passes_its_lecture_checks(name):
     experiment.check(stored["metrics"], "full")
 
 
+@pytest.mark.parametrize("name", list(experiments.EXPERIMENTS))
+def test_every_committed_full_result_is_small_complete_and_says_where_it_ran(name):
+    """It ships inside the package, so it stays small; it carries its figures and provenance
+    (the config it ran is the full profile's, at a commit, on a named device, in a wall time)."""
+    if name not in committed_full_results():
+        pytest.skip(f"{name}: no committed full-profile result yet (results/{name}/full/)")
+    folder = results.results_dir(name, "full")
+    size = (folder / "results.json").stat().st_size
+    assert size < 2_000_000, f"{name}: results.json is {size / 1e6:.1f} MB; record less"
+    experiment = experiments.get(name)
+    for fig_name in experiment.figures:
+        assert (folder / f"{fig_name}.png").exists(), f"{name}: figure {fig_name}.png missing"
+    meta = results.load_results(name, "full")["provenance"]
+    assert meta["config"] == results.to_jsonable(experiment.config.full()), (
+        f"{name}: the committed result ran another config than today's full profile; rerun it"
+    )
+    assert meta["git_commit"] and not meta["git_commit"].endswith("-dirty")
+    assert meta["device"] and meta["wall_time_s"] > 0 and meta["date"]
+    assert meta["claims"]["failed"] is None, meta["claims"]["failed"]
+
+
 def test_getting_started_check_passes_its_quick_run_and_fails_a_doctored_one():
     from lowdim_course import getting_started as gs
 

@@ -14,19 +14,21 @@ BOUNDED = {"ista": "ISTA", "fista": "FISTA"}  # the methods whose bounds the lec
 
 
 def check_rates(result: dict, profile: str) -> list[str]:
-    """ISTA and FISTA stay below their Beck-Teboulle bounds at every iteration of every lasso."""
+    """ISTA and FISTA stay below their Beck-Teboulle bounds at every iteration of every lasso:
+    the run's largest gap / bound over every iteration, and the recorded curves themselves."""
     lines = []
     for name, label in BOUNDED.items():
-        gaps = np.asarray(result["gaps"][name], dtype=float)  # (problems, iterations)
+        gaps = np.asarray(result["gaps"][name], dtype=float)  # (problems, recorded iterations)
         bounds = np.asarray(result["bounds"][name], dtype=float)
+        worst = max(float(result["max_gap_over_bound"][name]), float(np.max(gaps / bounds)))
         lines.append(
             claim(
-                bool(np.all(gaps <= bounds)),
+                worst <= 1.0,
                 f"the {label} gap F(x_k) - F* stays below its Beck-Teboulle bound at every "
                 "iteration of every lasso",
-                f"largest gap / bound {float(np.max(gaps / bounds)):.3g} over "
-                f"{gaps.shape[0]} lassos x {gaps.shape[1]} iterations, final gap "
-                f"{float(np.max(gaps[:, -1])):.1e}",
+                f"largest gap / bound {worst:.3g} over {gaps.shape[0]} lassos x "
+                f"{int(result['iterations'][-1])} iterations, final gap "
+                f"{float(result['final_gap'][name]):.1e}",
             )
         )
     return lines
