@@ -1,9 +1,8 @@
 """Lecture 2 (the manifolds package) against closed forms, finite differences and independent code:
-the angle map, the analytic NTK, the empirical NTK, the curves' geometry, the kernel flow."""
+the angle map, the analytic NTK, the empirical NTK, the curves' geometry, the kernel flow, the
+certificates. The lecture's claims (`check_*`) are tested in test_manifolds_claims.py."""
 
-import copy
 import math
-import re
 import warnings
 from dataclasses import replace
 
@@ -12,7 +11,6 @@ import numpy as np
 import pytest
 import torch
 
-from lowdim_course import claims, results
 from lowdim_course import manifolds as mf
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -312,11 +310,40 @@ def test_certificate_solves_the_regularised_system():
     assert 0 <= residual < 1
 
 
+def test_ntk_profiles_match_ntk_profile_in_one_pass():
+    nu = torch.linspace(0, PI, 37, dtype=torch.float64)
+    got = dict(mf.ntk_profiles(nu, [7, 1, 4, 4]))
+    assert list(got) == [1, 4, 7]
+    for depth, profile in got.items():
+        torch.testing.assert_close(profile, mf.ntk_profile(nu, depth))
+
+
+@pytest.mark.parametrize("pair", [mf.winding_pair(0.4, 3), mf.circles(0.5)])
+def test_population_certificate_is_the_limit_of_many_regular_samples(pair):
+    """On a regular grid of M points per curve (the measure mu, up to the grid) the certificate
+    of the labels is constant on each curve, and its norm is the 2 x 2 population one; the
+    self term k(0)/(2M) of the grid vanishes as M grows (about 1% here)."""
+    depths, ridge = [1, 3, 8], 1e-3
+    population = mf.population_certificates(pair, depths, ridge, grid=4000)
+    x, y = pair.dense(800)
+    angles = mf.angles_between(x, x)
+    for depth in depths:
+        g, norm, _ = mf.certificate(mf.ntk_profile(angles, depth), -y, ridge)
+        assert norm == pytest.approx(population[depth], rel=0.03), depth
+        for side in (g[y > 0], g[y < 0]):
+            assert side.std() < 1e-6 * side.abs().mean()
+
+
+def test_depth_config_refuses_a_pair_without_a_population_certificate():
+    with pytest.raises(ValueError, match="pair"):
+        replace(mf.DepthConfig.quick(), pair="wavy")
+
+
 # --- experiments: tiny configurations run, return the documented keys, and plot ---------------
 
 TINY = {
     "manifolds_ntk": {"widths": (16, 64), "draws": 2, "angles": 9},
-    "manifolds_depth": {"depths": (1, 4), "samples": 40, "draws": 1},
+    "manifolds_depth": {"depths": (1, 4), "samples": (30, 40), "draws": 1, "grid": 2000},
     "manifolds_training": {"widths": (16, 64), "samples": 30, "steps": 20, "dense": 20},
     "manifolds_resources": {"depths": (1, 4), "separations": (0.5, 0.3), "samples": 40,
                             "draws": 1, "dense": 30, "data_samples": (20, 40)},
@@ -353,128 +380,3 @@ def test_resources_names_its_two_models_and_refuses_others():
     assert mf.ResourcesConfig.full().model == "network"
     with pytest.raises(ValueError, match="model"):
         replace(mf.ResourcesConfig.quick(), model="networks")
-
-
-# --- claims: each experiment's check on a small run, on its JSON form, and on a doctored one ---
-
-# Small configs that show the phenomenon (the tiny ones above do not: too few widths, depths,
-# steps or samples). The other two experiments' checks pass on hand-built results below.
-SHOWING = {
-    "manifolds_ntk": {"widths": (64, 256, 1024), "draws": 4, "angles": 9},
-    "manifolds_depth": {"samples": 100, "draws": 1},
-}
-
-HAND_BUILT = {
-    "manifolds_training": {
-        "pair": "winding",
-        "depth": 1,
-        "steps": [0, 10, 20],
-        "widths": [32, 512, 2048],
-        "runs": {
-            "32": {"deviation": 0.3, "kernel_movement": 0.4, "test_error": 0.02},
-            "512": {"deviation": 0.05, "kernel_movement": 0.06, "test_error": 0.0},
-            "2048": {"deviation": 0.02, "kernel_movement": 0.02, "test_error": 0.0},
-        },
-    },
-    "manifolds_resources": {
-        "model": "kernel",
-        "depths": [1, 2, 4, 8, 16],
-        "separations": [0.5, 0.35, 0.25],
-        "curvatures": [1.0, 2.0, 3.0],
-        "success": np.zeros((3, 5)),
-        "test_error": np.array([[0.0, 0.0, 0.0, 0.0, 0.0],
-                                [0.2, 0.05, 0.004, 0.0, 0.0],
-                                [0.3, 0.2, 0.1, 0.008, 0.0]]),
-        "data_samples": [50, 100, 200],
-        "data_error": [0.1, 0.03, 0.0],
-        "data_depth": 8,
-        "data_separation": 0.25,
-    },
-}  # fmt: skip
-
-
-def _doctor_ntk(result):
-    result["mean_error"][-1] = result["mean_error"][0] * 2  # the widest is no longer the best
-    return "kernel's relative L2 error falls at every step up in width"
-
-
-def _doctor_depth(result):
-    result["half_width"][-1] = result["half_width"][0]
-    return "half width falls at every step up in depth"
-
-
-def _doctor_training(result):
-    result["runs"][str(result["widths"][-1])]["test_error"] = 0.01
-    return "widest network classifies both curves without error"
-
-
-def _doctor_resources(result):
-    result["test_error"][-1] = [0.0] * len(result["depths"])  # the closest pair is now easy
-    return "closer curves need at least as much depth"
-
-
-DOCTORS = {
-    "manifolds_ntk": _doctor_ntk,
-    "manifolds_depth": _doctor_depth,
-    "manifolds_training": _doctor_training,
-    "manifolds_resources": _doctor_resources,
-}
-
-
-@pytest.fixture(scope="module")
-def small_results():
-    """name -> a result that shows the phenomenon: a small run or a hand-built dict."""
-    out = dict(HAND_BUILT)
-    for name, overrides in SHOWING.items():
-        run, Config, _, _ = mf.EXPERIMENTS[name]
-        out[name] = run(replace(Config.quick(), **overrides), device="cpu", seed=0, progress=False)
-    return out
-
-
-def test_every_experiment_has_a_check():
-    assert set(mf.CHECKS) == set(mf.EXPERIMENTS)
-    assert set(SHOWING) | set(HAND_BUILT) == set(mf.EXPERIMENTS) == set(DOCTORS)
-
-
-@pytest.mark.parametrize("name", list(mf.EXPERIMENTS))
-def test_check_passes_on_a_small_result_and_its_json_form(name, small_results):
-    check = mf.CHECKS[name]
-    result = small_results[name]
-    lines = check(result, "quick")
-    assert lines and all(line.startswith("held: ") for line in lines)
-    assert check(results.to_jsonable(result), "quick") == lines
-
-
-@pytest.mark.parametrize("name", list(mf.EXPERIMENTS))
-def test_check_fails_on_a_doctored_result(name, small_results):
-    doctored = copy.deepcopy(results.to_jsonable(small_results[name]))
-    expected = DOCTORS[name](doctored)
-    with pytest.raises(claims.ClaimFailed, match=f"expected .*{re.escape(expected)}"):
-        mf.CHECKS[name](doctored, "quick")
-
-
-def _depth_result(norms):
-    depths = [2**i for i in range(len(norms))]
-    return {
-        "depths": depths,
-        "half_width": [mf.half_width(d) for d in depths],
-        "certificate_norm": norms,
-    }
-
-
-def test_depth_check_full_profile_wants_a_minimum_at_an_intermediate_depth():
-    """At full scale the certificate norm is U-shaped in depth: the full check passes on a U,
-    which the quick check (no growth from depth 2 on) refuses; a norm that falls to the deepest
-    depth or rises before its minimum fails the full check."""
-    u_shaped = _depth_result([10.0, 9.5, 6.0, 3.0, 2.0, 2.5, 4.0])
-    assert len(mf.check_depth(u_shaped, "full")) == 3
-    with pytest.raises(claims.ClaimFailed, match="from depth 2 on the certificate norm"):
-        mf.check_depth(u_shaped, "quick")
-    falling = _depth_result([10.0, 9.5, 6.0, 3.0, 2.0])
-    with pytest.raises(claims.ClaimFailed, match="minimum, at an intermediate depth"):
-        mf.check_depth(falling, "full")
-    bumpy = _depth_result([10.0, 9.5, 9.8, 3.0, 2.0, 2.5])
-    with pytest.raises(claims.ClaimFailed, match="from depth 2 up to that minimum"):
-        mf.check_depth(bumpy, "full")
-    with pytest.raises(ValueError, match="profile"):
-        mf.check_depth(u_shaped, "auto")

@@ -6,8 +6,8 @@ the NTK Theta (on the N samples, Theta acts as K_N = K(X, X)/N). `kernel_flow` s
 exactly, on the samples and off them; `classify_by_kernel_flow` uses it as the infinite-width
 network. `train_gd` trains a real `ReLUNet` by full-batch gradient descent, and
 `linearized_errors` is what the kernel at initialisation predicts for it; `kernel_prediction`
-compares the two. `certificate` solves Theta[g] = zeta_0 (Buchanan et al. 2021): a small g
-means a fast fit.
+compares the two. `certificate` solves Theta[g] = zeta_0 (Buchanan et al. 2021) on samples: a
+small g means a fast fit; `population_certificates` solves it for the population measure.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 
 from .curves import DTYPE, CurvePair
-from .ntk import ReLUNet, angles_between, empirical_ntk, ntk_profile
+from .ntk import ReLUNet, angles_between, empirical_ntk, ntk_profile, ntk_profiles
 
 
 def kernel_flow(kernel_train, kernel_test, zeta0, time, zeta0_test=None):
@@ -51,6 +51,36 @@ def certificate(kernel_train, zeta0, ridge: float = 1e-4):
     g = torch.linalg.solve(kn + ridge * torch.eye(n, dtype=kn.dtype), zeta0)
     residual = (kn @ g - zeta0).norm() / zeta0.norm()
     return g, g.pow(2).mean().sqrt().item(), residual.item()
+
+
+def population_certificates(pair: CurvePair, depths, ridge: float = 1e-4, grid: int = 20000):
+    """The certificate of the labels for the population measure mu (a fair coin picks the
+    curve, then uniform t), the N -> infinity limit of `certificate(K, -y, ridge)`:
+    g = (Theta_mu + ridge I)^{-1} zeta_0 with zeta_0 = -y. Returns {depth: ||g||_{L^2(mu)}}.
+
+    Exact for pairs whose curves are each an orbit of one rotation of the sphere (`circles`,
+    `winding_pair`: t -> t + s moves both curves along themselves). Theta_mu commutes with that
+    rotation, so it maps functions constant on each curve to such functions, and on them it is
+    the 2 x 2 matrix A_{ab} = (1/2) E_t k(angle(x_a(0), x_b(t))), a, b in {+, -}; g is the
+    solution (g_+, g_-) of (A + ridge I) g = (1, -1) (it lies in the range of Theta_mu, so it
+    is also the certificate of least norm). The expectations are means over `grid` values of
+    t."""
+    t = torch.arange(grid, dtype=DTYPE) * (2 * torch.pi / grid)
+    plus, minus = pair.plus(t), pair.minus(t)
+    angles = torch.stack(
+        [
+            angles_between(plus[:1], plus)[0],
+            angles_between(plus[:1], minus)[0],
+            angles_between(minus[:1], minus)[0],
+        ]
+    )  # (3, grid): ++, +-, --
+    out = {}
+    for depth, k in ntk_profiles(angles, depths):
+        a_pp, a_pm, a_mm = (0.5 * k.mean(1)).tolist()
+        a = torch.tensor([[a_pp + ridge, a_pm], [a_pm, a_mm + ridge]], dtype=DTYPE)
+        g = torch.linalg.solve(a, torch.tensor([1.0, -1.0], dtype=DTYPE))
+        out[depth] = g.pow(2).mean().sqrt().item()
+    return out
 
 
 def classify_by_kernel_flow(

@@ -3,8 +3,10 @@
 Quick profile: one torch thread, sized for 2 CPU cores; full: the papers' scale.
 - `manifolds_ntk`: the empirical NTK of depth-2 networks of width 64 ... 4096 against the
   analytic one over the angle range: its relative L^2 error falls like width^{-1/2}.
-- `manifolds_depth`: the kernel profile for depth 1 ... 32 (sharper with depth) and the
-  certificate of the labels on a winding pair (smaller with depth).
+- `manifolds_depth`: the kernel profile for depth 1 ... 256 (sharper with depth) and the
+  certificate of the labels on a winding pair for several sample sizes N and for the
+  population: U-shaped in depth, with its minimum set by the geometry; N samples follow the
+  population certificate while the kernel's half width exceeds their spacing.
 - `manifolds_training`: gradient descent on a winding pair, one hidden layer of width
   32 ... 2048: the wider the network, the closer it follows its kernel's prediction and the
   less its kernel moves.
@@ -32,6 +34,7 @@ from .dynamics import (
     dense_errors,
     fit_network,
     kernel_prediction,
+    population_certificates,
 )
 from .ntk import (
     ReLUNet,
@@ -41,6 +44,7 @@ from .ntk import (
     half_width,
     ntk_at_zero,
     ntk_profile,
+    ntk_profiles,
 )
 from .plots import plot_decision, plot_depth, plot_ntk, plot_resources, plot_training
 
@@ -111,16 +115,25 @@ def run_ntk(config: NtkConfig, *, device="cpu", seed=0, progress=None, checkpoin
 # --- manifolds_depth ----------------------------------------------------------------------------
 
 
+# Pairs whose curves are each an orbit of a rotation: `population_certificates` is exact on them.
+HOMOGENEOUS_PAIRS = ("circles", "winding")
+
+
 @dataclass(frozen=True)
 class DepthConfig:
-    depths: tuple = (1, 2, 4, 8, 16, 32)
-    pair: str = "winding"
+    depths: tuple = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+    pair: str = "winding"  # one of HOMOGENEOUS_PAIRS
     separation: float = 0.3
     turns: int = 5
-    samples: int = 200  # points of the pair for the certificate
+    samples: tuple = (100, 200, 400)  # sample sizes N: one curve of certificates over depth each
     ridge: float = 1e-4  # of the certificate's least squares
-    draws: int = 3  # sample sets
+    draws: int = 3  # sample sets per N
+    grid: int = 20000  # values of t per curve for the population certificate
     threads: int = 1
+
+    def __post_init__(self):
+        if self.pair not in HOMOGENEOUS_PAIRS:
+            raise ValueError(f"pair must be one of {HOMOGENEOUS_PAIRS}, not {self.pair!r}")
 
     @classmethod
     def quick(cls) -> DepthConfig:
@@ -128,33 +141,59 @@ class DepthConfig:
 
     @classmethod
     def full(cls) -> DepthConfig:
-        return cls(depths=(1, 2, 4, 8, 16, 32, 64, 128, 256), samples=1000, draws=10, threads=0)
+        return cls(samples=(250, 500, 1000, 2000), draws=10, threads=0)
+
+
+def curve_lengths(pair: CurvePair, n: int = 20000) -> tuple:
+    """The lengths of M+ and M- (sums of chords over n points each)."""
+    x, y = pair.dense(n)
+    return tuple(
+        (c - c.roll(1, 0)).norm(dim=1).sum().item() for c in (x[y > 0], x[y < 0])
+    )  # fmt: skip
 
 
 @config_threads
 def run_depth(config: DepthConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None):
-    """For each depth: the kernel profile k_L(nu), its half width, and the certificate of the
-    labels (g with Theta[g] ~ zeta_0 = -y, i.e. from f_0 = 0) on samples of the pair."""
+    """For each depth: the kernel profile k_L(nu) and its half width; for each sample size N and
+    depth, the certificate of the labels (g with Theta[g] ~ zeta_0 = -y, i.e. from f_0 = 0) on
+    N samples of the pair, its norm averaged over `draws` sample sets; and the population
+    certificate (N -> infinity, `population_certificates`) it tends to. The sample spacing of N
+    is the mean gap between neighbouring samples along a curve, (|M+| + |M-|) / N."""
     g = torch.Generator().manual_seed(seed)
     pair = named_pair(config.pair, config.separation, config.turns)
     nu = torch.linspace(0, math.pi, 181, dtype=DTYPE)
-    sample_sets = [pair.sample(config.samples, g) for _ in range(config.draws)]
-    norms, residuals = [], []
-    for depth in config.depths:
-        runs = [
-            certificate(ntk_profile(angles_between(x, x), depth), -y, config.ridge)[1:]
-            for x, y in sample_sets
-        ]
-        norms.append(float(np.mean([r[0] for r in runs])))
-        residuals.append(float(np.max([r[1] for r in runs])))
+    depths = list(config.depths)
+    population = population_certificates(pair, depths, config.ridge, config.grid)
+    population_norm = [population[d] for d in depths]
+    norms, spread, residuals, minimum = {}, {}, {}, {}
+    runs = [(n, draw) for n in config.samples for draw in range(config.draws)]
+    per_draw = {n: [] for n in config.samples}
+    for n, _ in tqdm(runs, desc="certificates", disable=not progress_enabled(progress)):
+        x, y = pair.sample(n, g)
+        kernels = ntk_profiles(angles_between(x, x), depths)
+        per_draw[n].append({d: certificate(k, -y, config.ridge)[1:] for d, k in kernels})
+    for n, draws in per_draw.items():
+        table = np.array([[run[d][0] for d in depths] for run in draws])  # (draws, depths)
+        norms[str(n)] = table.mean(0).tolist()
+        spread[str(n)] = table.std(0).tolist()
+        residuals[str(n)] = np.max([[run[d][1] for d in depths] for run in draws], 0).tolist()
+        minimum[str(n)] = depths[int(np.argmin(norms[str(n)]))]
+    lengths = curve_lengths(pair)
     return {
         "pair": pair.name,
         "angles": nu,
-        "depths": list(config.depths),
-        "profiles": {str(d): ntk_profile(nu, d) for d in config.depths},
-        "half_width": [half_width(d) for d in config.depths],
+        "depths": depths,
+        "profiles": {str(d): ntk_profile(nu, d) for d in depths},
+        "half_width": [half_width(d) for d in depths],
+        "samples": list(config.samples),
+        "spacing": {str(n): sum(lengths) / n for n in config.samples},
+        "curve_lengths": list(lengths),
         "certificate_norm": norms,
+        "certificate_spread": spread,
         "certificate_residual": residuals,
+        "minimum_depth": minimum,
+        "population_norm": population_norm,
+        "population_minimum_depth": depths[int(np.argmin(population_norm))],
     }
 
 

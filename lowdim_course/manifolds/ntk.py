@@ -171,6 +171,22 @@ def ntk_profile(nu, depth: int) -> torch.Tensor:
     return total / depth
 
 
+def ntk_profiles(nu, depths):
+    """Yield (L, k_L(nu)) for each L of `depths` (increasing), in one pass over the layers.
+
+    The same kernel as `ntk_profile`, by the forward recursion of S_L = L k_L,
+    S_{L+1} = (S_L + cos nu_L)(1 - nu_L/pi), S_0 = 0: O(max depth) per angle for the whole
+    list instead of O(sum of the depths), and one kernel matrix in memory at a time."""
+    wanted = sorted(set(int(d) for d in depths))
+    angle = torch.as_tensor(nu, dtype=DTYPE)
+    total = torch.zeros_like(angle)
+    for layer in range(1, wanted[-1] + 1):
+        total = (total + torch.cos(angle)) * (1 - angle / math.pi)
+        angle = angle_map(angle)
+        if layer in wanted:
+            yield layer, total / layer
+
+
 def nngp_kernel(nu, depth: int) -> torch.Tensor:
     """E f(x) f(x') at initialisation as the width grows: cos nu_L (f is a Gaussian process)."""
     return torch.cos(angle_iterates(nu, depth)[-1])

@@ -45,39 +45,65 @@ def plot_ntk(result: dict):
 
 
 def plot_depth(result: dict):
-    """Kernel profiles over depth, their half widths, and the certificate norms."""
-    fig, axes = plots.subplots(1, 3, width=4.6, height=4.0)
+    """Kernel profiles over depth; their half width against each N's sample spacing; the
+    certificate norm over depth for each N and for the population (minima marked); and each
+    N's certificate relative to the population one."""
+    fig, axes = plots.subplots(2, 2, width=5.4, height=4.0)
+    (ax_k, ax_w), (ax_c, ax_r) = axes
     nu = np.degrees(np.asarray(result["angles"]))
-    colors = plots.plt.get_cmap("viridis")(np.linspace(0, 0.9, len(result["depths"])))
+    depths = np.asarray(result["depths"], dtype=float)
+    colors = plots.plt.get_cmap("viridis")(np.linspace(0, 0.9, len(depths)))
     for color, depth in zip(colors, result["depths"]):
-        axes[0].plot(
-            nu, np.asarray(result["profiles"][str(depth)]), color=color, label=f"L = {depth}"
-        )
-    axes[0].set(
+        profile = np.asarray(result["profiles"][str(depth)])
+        ax_k.plot(nu, profile, color=color, label=f"L = {depth}")
+    ax_k.set(
         xlabel=r"angle $\nu$ (degrees)",
         ylabel=r"$k_L(\nu) \approx \Theta(\nu)\,/\,\Theta(0)$",
         title="Deeper kernels are sharper",
     )
-    axes[0].legend(fontsize=8, ncol=2)
-    depths = np.asarray(result["depths"], dtype=float)
-    axes[1].loglog(depths, np.degrees(result["half_width"]), "o-", color=plots.OKABE_ITO[5])
-    axes[1].loglog(
-        depths,
-        np.degrees(result["half_width"][-1]) * depths[-1] / depths,
-        "k--",
-        lw=1,
-        label=r"$\propto 1/L$ (large $L$)",
-    )
-    axes[1].set(
-        xlabel="depth L", ylabel="half width of the peak (degrees)", title="Kernel aperture"
-    )
-    axes[1].legend(fontsize=8)
-    axes[2].semilogx(depths, result["certificate_norm"], "o-", color=plots.OKABE_ITO[1])
-    axes[2].set(
+    ax_k.legend(fontsize=7, ncol=2)
+    half = np.degrees(np.asarray(result["half_width"], dtype=float))
+    ax_w.loglog(depths, half, "o-", color="k", label="half width of the peak")
+    ax_w.loglog(depths, half[-1] * depths[-1] / depths, "k:", lw=1, label=r"$\propto 1/L$")
+    samples = [str(n) for n in result["samples"]]
+    by_n = dict(zip(samples, plots.OKABE_ITO[1:]))
+    for n, color in by_n.items():
+        spacing = math.degrees(float(result["spacing"][n]))
+        ax_w.axhline(spacing, color=color, ls="--", lw=1, label=f"sample spacing, N = {n}")
+    ax_w.set(
         xlabel="depth L",
-        ylabel=r"$\|g\|_{L^2(\mu_N)}$",
-        title=f"Certificate size ({result['pair']})",
+        ylabel="angle (degrees)",
+        title="Kernel aperture against the sample spacing",
     )
+    ax_w.legend(fontsize=7)
+    population = np.asarray(result["population_norm"], dtype=float)
+    ax_c.loglog(depths, population, "k--", lw=1.5, label=r"population ($N \to \infty$)")
+    best = int(np.argmin(population))
+    ax_c.plot(depths[best], population[best], "k*", ms=12)
+    for n, color in by_n.items():
+        norms = np.asarray(result["certificate_norm"][n], dtype=float)
+        low = int(np.argmin(norms))
+        ax_c.loglog(depths, norms, "o-", ms=3, color=color, label=f"N = {n}")
+        ax_c.plot(depths[low], norms[low], "*", ms=12, color=color, mec="k", mew=0.5)
+    ax_c.set(
+        xlabel="depth L",
+        ylabel=r"certificate norm $\|g\|_{L^2(\mu_N)}$",
+        title="Certificate norm over depth (minima starred)",
+    )
+    ax_c.legend(fontsize=7)
+    for n, color in by_n.items():
+        norms = np.asarray(result["certificate_norm"][n], dtype=float)
+        ax_r.semilogx(depths, norms / population, "o-", ms=3, color=color, label=f"N = {n}")
+        resolved = depths[half >= math.degrees(float(result["spacing"][n]))]
+        if len(resolved):  # the deepest depth whose half width is at least the spacing
+            ax_r.axvline(resolved[-1], color=color, ls=":", lw=1)
+    ax_r.axhline(1, color="k", lw=0.8)
+    ax_r.set(
+        xlabel="depth L (dotted: last depth with half width >= spacing)",
+        ylabel="certificate norm / population norm",
+        title="N samples against the population",
+    )
+    ax_r.legend(fontsize=7)
     return fig
 
 
