@@ -4,6 +4,9 @@
     lowdim-course list                          experiments with their quick and full configs
     lowdim-course run NAME [--profile P] [--device D] [--seed S] [--out DIR]
     lowdim-course figures [--profile P]         regenerate every book figure into book/figures/
+    lowdim-course check [NAME...] [--profile P] run the claims on stored results (default full)
+    lowdim-course status                        where each experiment's full results stand
+    lowdim-course plan [--utilisation U]        GPU cost of the full profile (FLOPs counted)
     lowdim-course download cifar10|cifar10n|mnist  fetch a full-profile data set, verify it
     lowdim-course student-copies DIR            lecture notebooks with solutions stubbed out
 
@@ -17,7 +20,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from . import data, exercises, experiments, plots, results, runtime
+from . import data, exercises, experiments, full_results, plots, results, runtime
 from .train import CheckpointError
 
 USER_ERRORS = (
@@ -84,6 +87,41 @@ def cmd_figures(args) -> None:
             print(f"wrote {path}")
 
 
+def cmd_check(args) -> int:
+    """Run each experiment's claims on its stored results and record the outcome in its
+    results.json (a check changed since the run is re-applied, not trusted from the run)."""
+    names = args.names or [
+        n for n in experiments.EXPERIMENTS if results.find_results(n, args.profile) is not None
+    ]
+    failed = []
+    for name in names:
+        experiment = experiments.get(name)
+        payload = results.load_results(name, args.profile)
+        print(f"{name} ({args.profile}, {payload['path']}):")
+        outcome = experiments.check_claims(experiment, payload["metrics"], args.profile)
+        if outcome["failed"]:
+            failed.append(name)
+        path = Path(payload.pop("path"))
+        if results.BUNDLED_DIR not in path.parents:  # a wheel's copy stays as shipped
+            payload["provenance"]["claims"] = outcome | {
+                "checked": {"commit": results.git_commit(), "date": results.now()}
+            }
+            results.write_json(path, payload)
+    if failed:
+        print(f"claims failed for {', '.join(failed)}")
+    return 1 if failed else 0
+
+
+def cmd_status(args) -> None:
+    print(full_results.status_table())
+
+
+def cmd_plan(args) -> None:
+    from . import plan
+
+    print(plan.table(args.utilisation))
+
+
 def cmd_download(args) -> None:
     folder = data.download(args.name, args.root)
     print(f"{args.name} is ready in {folder}")
@@ -129,6 +167,18 @@ def build_parser() -> Parser:
     p.add_argument("--out", help=f"output folder (default {plots.FIGURES_DIR})")
     p.set_defaults(func=cmd_figures)
 
+    p = sub.add_parser("check", help="run the claims on stored results, record the outcome")
+    p.add_argument("names", nargs="*", help="experiments (default: every one with results)")
+    p.add_argument("--profile", choices=("quick", "full"), default="full")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("status", help="where each experiment's full-profile results stand")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("plan", help="GPU cost of every full experiment (FLOPs counted)")
+    p.add_argument("--utilisation", type=float, default=0.25, help="of the bf16 peak (0.25)")
+    p.set_defaults(func=cmd_plan)
+
     p = sub.add_parser("download", help="download a full-profile data set")
     p.add_argument("name", choices=sorted(data.SOURCES))
     p.add_argument("--root", help="data folder (default $LOWDIM_DATA or the user cache)")
@@ -144,14 +194,14 @@ def build_parser() -> Parser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        args.func(args)
+        code = args.func(args)
     except USER_ERRORS as err:
         print(f"lowdim-course: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("lowdim-course: interrupted (a full-profile run resumes from its checkpoint)")
         return 130
-    return 0
+    return code or 0
 
 
 if __name__ == "__main__":

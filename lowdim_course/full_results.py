@@ -129,8 +129,11 @@ def show(name: str) -> None:
     """In a notebook: the committed full-profile figures of NAME under its summary; elsewhere
     the summary as text and the figures' paths."""
     try:
+        from IPython import get_ipython
         from IPython.display import Image, Markdown, display
-    except ImportError:  # not in IPython
+    except ImportError:
+        get_ipython = None
+    if get_ipython is None or get_ipython() is None:  # not in a notebook
         print(summary(name))
         for path in figures(name):
             print(path)

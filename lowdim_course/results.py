@@ -76,7 +76,7 @@ def provenance(config, seed: int, device: str, wall_time: float) -> dict:
         "python": platform.python_version(),
         "device": device,
         "wall_time_s": round(wall_time, 3),
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "date": now(),
     }
 
 
@@ -91,18 +91,47 @@ def save_results(folder: Path | str, name: str, profile: str, metrics: dict, met
         "provenance": meta,
         "metrics": to_jsonable(metrics),
     }
+    return write_json(path, payload)
+
+
+def write_json(path: Path, payload: dict) -> Path:
+    """Write `payload` to `path` atomically (a crash never leaves half a file)."""
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(payload, indent=1) + "\n")
     os.replace(tmp, path)
     return path
 
 
-def load_results(name: str, profile: str, root: Path | str | None = None) -> dict:
-    """Read results/NAME/PROFILE/results.json; a clear FileNotFoundError if it was never run."""
+def now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+# Where a wheel keeps the committed full-profile results (setup.py copies results/*/full/ there).
+BUNDLED_DIR = PACKAGE_DIR / "bundled_results"
+
+
+def find_results(name: str, profile: str, root: Path | str | None = None) -> Path | None:
+    """The results.json of NAME/PROFILE: under `root` (default `results_root()`), else, for the
+    full profile and no explicit root, the copy an installed wheel carries. None if neither."""
     path = results_dir(name, profile, root) / "results.json"
-    if not path.exists():
+    if path.exists():
+        return path
+    bundled = results_dir(name, profile, BUNDLED_DIR) / "results.json"
+    if root is None and profile == "full" and bundled.exists():
+        return bundled
+    return None
+
+
+def load_results(name: str, profile: str, root: Path | str | None = None) -> dict:
+    """Read results/NAME/PROFILE/results.json (for the full profile, from an installed wheel's
+    copy of the committed results if there is none); a clear FileNotFoundError if never run."""
+    path = find_results(name, profile, root)
+    if path is None:
         raise FileNotFoundError(
-            f"no {profile}-profile results for {name!r} at {path}; "
+            f"no {profile}-profile results for {name!r} at "
+            f"{results_dir(name, profile, root) / 'results.json'}; "
             f"produce them with `lowdim-course run {name} --profile {profile}`"
         )
-    return json.loads(path.read_text())
+    payload = json.loads(path.read_text())
+    payload["path"] = str(path)
+    return payload

@@ -55,16 +55,20 @@ def check_phase_transition(result: dict, profile: str) -> list[str]:
 
 
 def check_completion(result: dict, profile: str) -> list[str]:
-    """Nuclear-norm completion recovers every matrix at the checked sampling rate."""
+    """Nuclear-norm completion recovers every matrix at the checked sampling rate: about five
+    samples per degree of freedom in both profiles (50% of a rank-5 100 x 100 matrix, quick;
+    30% of a rank-10 300 x 300 one, full)."""
     tolerance = by_profile(profile, 1e-3, 1e-3)
     check = result["check"]
     rate, error = float(check["rate"]), float(check["nuclear_error"])
     n, rank = int(result["n"]), int(result["rank"])
+    oversampling = rate * n**2 / (rank * (2 * n - rank))  # samples per degree of freedom
     return [
         claim(
             error < tolerance,
             f"nuclear-norm completion of rank-{rank} {n}x{n} matrices with {rate:.0%} of the "
-            f"entries observed has relative error below {tolerance:.0e} in every trial",
+            f"entries observed ({oversampling:.1f} times their r(2n - r) degrees of freedom) "
+            f"has relative error below {tolerance:.0e} in every trial",
             f"largest relative error {error:.1e} with the nuclear norm, "
             f"{float(check['burer_monteiro_error']):.1e} with Burer-Monteiro",
         )
