@@ -119,6 +119,19 @@ def _width(c):
     ]
 
 
+def _lr_noise_images(c):
+    nets = lambda part: {"arch": part.model, "width": part.width, "depth": part.depth}  # noqa: E731
+    if c.images.model == "resnet18":
+        images = {"arch": "resnet18"}
+    else:
+        images = nets(c.images)
+    return [
+        Run("large lr then decay, and small lr", **images, epochs=c.images.epochs, count=2),
+        Run(f"patch experiment, {c.patch.network}", **nets(c.patch), epochs=c.patch.epochs,
+            count=2),
+    ]  # fmt: skip
+
+
 # experiment name -> its full config -> the training runs it makes
 RUNS = {
     "getting_started": lambda c: [Run("ResNet18", **_nets(c), epochs=c.train.epochs)],
@@ -132,6 +145,7 @@ RUNS = {
     "robust_sop": _sop,
     "overparam_random_labels": _random_labels,
     "overparam_width": _width,
+    "overparam_lr_noise_images": _lr_noise_images,
 }
 
 

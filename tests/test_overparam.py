@@ -12,7 +12,7 @@ import torch
 from lowdim_course import models
 from lowdim_course import overparam as op
 from lowdim_course.overparam import experiments_capacity, experiments_lr_noise
-from lowdim_course.train import TrainConfig, lr_factor
+from lowdim_course.train import TrainConfig
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -194,130 +194,9 @@ def test_q_pattern_is_not_linearly_separable_but_a_network_learns_it_alone(two_p
     assert float((net(xq).argmax(1) == yq).float().mean()) == 1.0
 
 
-def fake_cifar(n_train: int, n_test: int):
-    """(train, test) of random 32x32 colour images with 10 labels, in place of CIFAR-10."""
-    from lowdim_course import data
-
-    g = torch.Generator().manual_seed(0)
-
-    def fake(n):
-        x = torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=g)
-        return data.ArrayData(x, torch.randint(0, 10, (n,), generator=g), 10, "fake")
-
-    return fake(n_train), fake(n_test)
-
-
-def spy_on_build(monkeypatch) -> list:
-    """Record the architecture of every network `models.build` makes from now on."""
-    archs, build = [], models.build
-    monkeypatch.setattr(
-        models, "build", lambda arch, *a, **k: archs.append(arch) or build(arch, *a, **k)
-    )
-    return archs
-
-
-def test_lr_noise_on_images_runs_both_schedules(monkeypatch, tmp_path):
-    """The full profile's real-image comparison, on a few fake 32x32 images (no download):
-    both schedules train from the same start, checkpoint, and the figure gains its second row."""
-    from lowdim_course import data
-
-    monkeypatch.setattr(data, "load", lambda name: fake_cifar(16, 8))
-    archs = spy_on_build(monkeypatch)
-    config = replace(TINY["overparam_lr_noise"], images=op.ImagesConfig("fake", epochs=1))
-    result = op.run_lr_noise(config, seed=0, progress=False, checkpoint_dir=tmp_path)
-    assert archs.count("resnet18") == 2  # from the factory, one per schedule
-    assert set(result["images"]) == {"large lr, then decay", "small lr"}
-    assert (tmp_path / "images0" / "last.pt").exists() and (tmp_path / "images1").exists()
-    schedules = config.images.schedules()
-    assert schedules["large lr, then decay"].lr == 0.1 and schedules["small lr"].lr == 0.001
-    fig = op.plot_lr_noise(result)
-    assert len([ax for ax in fig.axes if ax.get_visible()]) == 5
-    plt.close(fig)
-
-
-def test_add_patches_writes_the_class_patch_in_the_centre():
-    spec = op.PatchSpec()
-    g = torch.Generator().manual_seed(0)
-    z, v = op.patch_patterns(spec, 3, 10, g)
-    assert z.shape == (3, 7, 7) and v.shape == (10, 3, 7, 7)
-    assert v.abs().max() <= spec.separation and not torch.allclose(v[0], v[1])
-    x = torch.randn(4000, 3, 32, 32, generator=g)
-    y = torch.randint(0, 10, (4000,), generator=g)
-    out, kind = op.add_patches(x, y, spec, (z, v), g)
-    frac = {k: float((kind == k).float().mean()) for k in (op.BOTH, op.P_ONLY, op.Q_ONLY)}
-    assert abs(frac[op.P_ONLY] - 0.2) < 0.03 and abs(frac[op.Q_ONLY] - 0.16) < 0.03
-    inside = (slice(None), slice(None), slice(12, 19), slice(12, 19))
-    outside = torch.ones(32, 32, dtype=torch.bool)
-    outside[12:19, 12:19] = False
-    clean, both, alone = kind == op.P_ONLY, kind == op.BOTH, kind == op.Q_ONLY
-    assert torch.equal(out[clean], x[clean])  # clean images untouched
-    assert torch.equal(out[both][..., outside], x[both][..., outside])
-    assert (out[alone][..., outside] == 0).all()  # patch alone: the rest is zero
-    # Inside: z + c v_y, with c = +-1 on patched images and |c| <= 1.75 on patches alone.
-    patched = ~clean
-    offset, vy = out[inside][patched] - z, v[y[patched]]
-    c = (offset * vy).flatten(1).sum(1) / (vy**2).flatten(1).sum(1)
-    assert torch.allclose(offset, c[:, None, None, None] * vy, atol=1e-5)
-    c_both, c_alone = c[both[patched]], c[alone[patched]]
-    assert torch.allclose(c_both.abs(), torch.ones(len(c_both)), atol=1e-5)
-    assert (c_alone.abs() <= spec.patch_only_scale + 1e-5).all()
-    assert c_alone.abs().std() > 0.2  # scaled by 1.75 U(0, 1), not +-1
-    assert (c_both > 0).any() and (c_both < 0).any()
-
-
-def test_patch_experiment_runs_both_schedules_on_fake_images(monkeypatch, tmp_path):
-    """Li, Wei & Ma's patch experiment (full profile, CIFAR-10) on a few fake 32x32 images: both
-    schedules train from the same start, checkpoint, record the three accuracies, and the
-    figure gains its patch panel."""
-    from lowdim_course import data
-
-    monkeypatch.setattr(data, "load", lambda name: fake_cifar(16, 8))
-    archs = spy_on_build(monkeypatch)
-    config = replace(TINY["overparam_lr_noise"], patch=op.PatchConfig("fake", epochs=1, widen=1))
-    result = op.run_lr_noise(config, seed=0, progress=False, checkpoint_dir=tmp_path)
-    assert archs.count("wrn") == 2  # from the factory, one per schedule
-    patch = result["patch"]
-    assert sum(patch["kinds"].values()) == 16 and patch["widen"] == 1
-    for name in ("large lr, then decay", "small lr"):
-        run = patch["runs"][name]
-        assert len(run["patch_alone_acc"]) == 1 and len(run["test_acc"]) == 1
-    assert (tmp_path / "patch0" / "last.pt").exists() and (tmp_path / "patch1").exists()
-    large, small = config.patch.schedules().values()
-    assert (large.lr, small.lr, large.gamma, small.schedule) == (0.1, 0.004, 0.04, "constant")
-    for schedule in (large, small):
-        assert schedule.nesterov and schedule.momentum == 0.9 and schedule.weight_decay == 5e-4
-        assert schedule.batch_size == 128 and not schedule.augment
-        assert not schedule.mixed_precision  # bf16 would round the +-0.1 class signal
-    # Their decay applies from the 30th of 60 epochs: lr_factor per epoch start.
-    factors = [lr_factor(e / 60, replace(large, epochs=60)) for e in range(60)]
-    assert factors.index(0.04) == 29 and factors[:29] == [1.0] * 29
-    fig = op.plot_lr_noise(result)
-    assert len([ax for ax in fig.axes if ax.get_visible()]) == 4
-    plt.close(fig)
-    monkeypatch.setattr(data, "load", lambda name: data.load_digits())
-    with pytest.raises(ValueError, match="needs images"):
-        digits = replace(config, patch=replace(config.patch, dataset="digits"))
-        op.run_lr_noise(digits, seed=0, progress=False)
-
-
-def test_lr_noise_without_cifar_fails_before_training(monkeypatch, tmp_path):
-    """The full config asks for CIFAR-10: offline and without it, the run stops at once with
-    the download command, before any GPU time is spent on the generated data."""
-    from lowdim_course import data
-
-    monkeypatch.setenv("LOWDIM_DATA", str(tmp_path))
-    monkeypatch.setattr(
-        experiments_lr_noise, "train_sweep", lambda *a, **k: pytest.fail("trained before failing")
-    )
-    for part in ({"images": op.ImagesConfig("cifar10")}, {"patch": op.PatchConfig("cifar10")}):
-        config = replace(TINY["overparam_lr_noise"], **part)
-        with pytest.raises(data.DatasetNotFound, match="lowdim-course download cifar10"):
-            op.run_lr_noise(config, seed=0, progress=False)
-
-
-def test_lr_noise_parts_run_alone_and_networks_come_from_the_factory(monkeypatch):
-    """The two-pattern part of the config runs by itself (`run_two_patterns`) to the result of
-    the whole quick experiment, and its networks are built by `models.build`."""
+def test_lr_noise_is_the_two_pattern_run_and_networks_come_from_the_factory(monkeypatch):
+    """`run_lr_noise` is `run_two_patterns` on the config's two-pattern part, in both profiles
+    generated data (no download), and its networks are built by `models.build`."""
     built, build = [], models.build
     monkeypatch.setattr(models, "build", lambda *a, **k: built.append((a, k)) or build(*a, **k))
     config = TINY["overparam_lr_noise"]
@@ -327,9 +206,10 @@ def test_lr_noise_parts_run_alone_and_networks_come_from_the_factory(monkeypatch
     assert whole == part
     p, width = config.two_patterns.spec.p, config.two_patterns.width
     assert built == [(("mlp", (2 * p,), 2), {"width": width, "depth": 1})] * 4
-    assert config.images is None and config.patch is None  # quick: generated data only
     full = op.LRNoiseConfig.full()
-    assert full.images.dataset == "cifar10" and full.patch.dataset == "cifar10"
+    assert set(vars(full)) == {"two_patterns", "threads"}  # no real-image part in either profile
+    assert full.two_patterns.width > 2 * op.LRNoiseConfig.quick().two_patterns.width
+    assert full.two_patterns.seeds >= 5 and full.two_patterns.eval_every > 1
 
 
 def test_lr_noise_schedules():
@@ -348,13 +228,15 @@ def test_batched_mlp_matches_its_networks_and_trains_them_independently():
         assert torch.allclose(out[s], net(x[s]), atol=1e-6)
     # The summed loss keeps the runs' gradients apart: run 1's loss moves only run 1's weights.
     batched(x)[1].sum().backward()
-    assert batched.w1.grad[0].abs().max() == 0 and batched.w1.grad[2].abs().max() == 0
-    assert batched.w1.grad[1].abs().max() > 0
+    (w1,) = batched.w1  # without a split the first layer is one block
+    assert w1.grad[0].abs().max() == 0 and w1.grad[2].abs().max() == 0
+    assert w1.grad[1].abs().max() > 0
 
 
 def test_split_batched_mlp_adds_a_network_of_x1_and_a_network_of_x2():
-    """split=k: f(x1, x2) = g(x1) + h(x2), so f(x1, x2) = f(x1, 0) + f(0, x2) - f(0, 0), and
-    the units of one half have no weights on the other half's inputs."""
+    """split=k: f(x1, x2) = g(x1) + h(x2), so f(x1, x2) = f(x1, 0) + f(0, x2) - f(0, 0); its
+    two blocks are the networks' weights on the half's own inputs, and it computes what the
+    whole first layer with the other half's weights set to zero computes."""
     torch.manual_seed(0)
     nets = [models.MLP(10, 2, width=6, depth=1) for _ in range(2)]  # halves of 3 units: not 4
     split = op.BatchedMLP(nets, split=4)
@@ -366,10 +248,16 @@ def test_split_batched_mlp_adds_a_network_of_x1_and_a_network_of_x2():
     assert torch.allclose(split(x), split(x1) + split(x2) - split(zero), atol=1e-5)
     shared = op.BatchedMLP(nets)  # without the split the two halves interact
     assert not torch.allclose(shared(x), shared(x1) + shared(x2) - shared(zero), atol=1e-3)
+    first = torch.stack([net.body[0].weight.detach() for net in nets])  # (2, 6, 10)
+    mask = torch.zeros(6, 10)
+    mask[:3, :4] = mask[3:, 4:] = 1
+    assert torch.equal(split.first_layer(), first * mask)
+    assert [tuple(w.shape) for w in split.w1] == [(2, 3, 4), (2, 3, 6)]
+    for s, net in enumerate(nets):  # the masked first layer, written out
+        pre = x[s] @ (first[s] * mask).T + net.body[0].bias
+        assert torch.allclose(split(x)[s], net.classifier(torch.relu(pre)), atol=1e-5)
     split(x).sum().backward()
-    grad = split.w1.grad
-    assert grad[:, :3, 4:].abs().max() == 0 and grad[:, 3:, :4].abs().max() == 0
-    assert (grad[:, :3, :4] != 0).any() and (grad[:, 3:, 4:] != 0).any()
+    assert all((w.grad != 0).any() for w in split.w1)
 
 
 def test_batched_mlp_negative_slope_is_a_leaky_relu():
@@ -383,16 +271,22 @@ def test_batched_mlp_negative_slope_is_a_leaky_relu():
 
 
 def test_lr_noise_summary_reads_when_q_was_first_fitted():
-    def record(q, p):
-        return {"loss": 0.1, "test_acc": 0.5, "train_by_kind": {"Q only": q, "P only": 1.0},
+    def record(epoch, q, p):
+        train = {"Q only": q, "P only": 1.0}
+        return {"epoch": epoch, "loss": 0.1, "test_acc": 0.5, "train_by_kind": train,
                 "test_by_kind": {"P only": p}}  # fmt: skip
 
-    history = [record(0.5, 0.6), record(0.95, 0.7), record(0.6, 0.8), record(1.0, 0.9)]
+    history = [record(1, 0.5, 0.6), record(2, 0.95, 0.7), record(3, 0.6, 0.8), record(4, 1.0, 0.9)]
     summary = experiments_lr_noise._lr_noise_summary(0, history, decay=2)
     assert summary["q_fitted_epoch"] == 2 and summary["p_test_when_q_fitted"] == 0.7
     assert summary["q_before_decay"] == 0.95 and summary["final_test_p_only"] == 0.9
-    never = experiments_lr_noise._lr_noise_summary(0, [record(0.5, 0.6)] * 3, decay=1)
+    never = experiments_lr_noise._lr_noise_summary(0, [record(1, 0.5, 0.6)] * 3, decay=1)
     assert never["q_fitted_epoch"] is None and never["p_test_when_q_fitted"] is None
+    # Evaluated every fifth epoch: the epochs are those recorded, not positions in the list.
+    sparse = [record(1, 0.5, 0.6), record(5, 0.8, 0.7), record(10, 0.92, 0.75)]
+    summary = experiments_lr_noise._lr_noise_summary(0, sparse, decay=5)
+    assert summary["q_fitted_epoch"] == 10 and summary["p_test_when_q_fitted"] == 0.75
+    assert summary["q_before_decay"] == 0.8
 
 
 def test_lr_noise_sweep_equals_separate_runs():
@@ -407,6 +301,23 @@ def test_lr_noise_sweep_equals_separate_runs():
         b = alone["runs"][name][0]["history"]
         assert [h["loss"] for h in a] == pytest.approx([h["loss"] for h in b], rel=1e-4)
         assert [h["test_acc"] for h in a] == [h["test_acc"] for h in b]
+
+
+def test_evaluating_less_often_records_the_same_numbers_at_fewer_epochs():
+    """eval_every only thins the history: training is the same, and the epochs it keeps (every
+    third, the first, the last before the decay, the last) carry the numbers of an every-epoch
+    run."""
+    assert op.evaluated_epochs(10, 3, 5) == {1, 3, 5, 6, 9, 10}
+    assert op.evaluated_epochs(10, 1, 0) == set(range(1, 11))
+    config = two_pattern_variant(TINY["overparam_lr_noise"], epochs=10, decay_at=0.5)
+    every = op.run_lr_noise(config, seed=0, progress=False)
+    sparse = op.run_lr_noise(two_pattern_variant(config, eval_every=3), seed=0, progress=False)
+    for name in every["runs"]:
+        full, thin = every["runs"][name][0]["history"], sparse["runs"][name][0]["history"]
+        assert [h["epoch"] for h in full] == list(range(1, 11))
+        assert [h["epoch"] for h in thin] == [1, 3, 5, 6, 9, 10]
+        assert thin == [full[h["epoch"] - 1] for h in thin]
+    assert sparse["margins_p_only"] == every["margins_p_only"]
 
 
 def test_compositional_target_is_a_binary_tree():
@@ -474,6 +385,11 @@ TINY = {
     "overparam_lazy": replace(op.LazyConfig.quick(), samples=32, widths=(32, 128), max_steps=50),
     "overparam_lr_noise": two_pattern_variant(
         op.LRNoiseConfig.quick(), train_samples=100, test_samples=100, width=32, epochs=4, seeds=2
+    ),
+    "overparam_lr_noise_images": replace(
+        op.LRNoiseImagesConfig.quick(),
+        images=replace(op.LRNoiseImagesConfig.quick().images, epochs=2, width=32),
+        patch=replace(op.LRNoiseImagesConfig.quick().patch, epochs=2, width=32),
     ),
     "overparam_compositional": replace(
         op.CompositionalConfig.quick(),

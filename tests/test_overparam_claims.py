@@ -70,6 +70,20 @@ def shaped_lr_noise():
     return result
 
 
+def shaped_lr_noise_images():
+    """One result that satisfies both profiles' claims: the quick ones (the small rate unfitted,
+    neither learning the patch much) and the full ones (the small rate ahead on the patch alone
+    before the decay, the large-then-decay schedule rising after it)."""
+    result = tiny_run("overparam_lr_noise_images")  # two epochs per part
+    images, patch = result["images"], result["patch"]
+    images[LARGE].update(final_train_loss=0.004, final_test_acc=0.978)
+    images[SMALL].update(final_train_loss=0.27, final_test_acc=0.944)
+    patch.update(chance=0.1, decay_epoch=1)
+    patch["runs"][LARGE].update(final_clean_test_acc=0.976, patch_alone_acc=[0.1, 0.19])
+    patch["runs"][SMALL].update(final_clean_test_acc=0.936, patch_alone_acc=[0.15, 0.12])
+    return result
+
+
 def shaped_compositional():
     result = tiny_run("overparam_compositional")  # one network per family
     families = result["families"]
@@ -83,6 +97,7 @@ SHAPED = {
     "overparam_width": shaped_width,
     "overparam_lazy": shaped_lazy,
     "overparam_lr_noise": shaped_lr_noise,
+    "overparam_lr_noise_images": shaped_lr_noise_images,
     "overparam_compositional": shaped_compositional,
 }
 
@@ -130,6 +145,14 @@ def set_family(family, key, value, run=None):
     return doctor
 
 
+def set_image_run(part, schedule, key, value):
+    def doctor(result):
+        runs = result["images"] if part == "images" else result["patch"]["runs"]
+        runs[schedule][key] = value
+
+    return doctor
+
+
 def set_schedule(schedule, seed_index, key, value):
     def doctor(result):
         result["runs"][schedule][seed_index][key] = value
@@ -157,6 +180,31 @@ BROKEN = [
     ("overparam_lr_noise", set_key("margins_p_only", [0.1, -0.01]), "ends with the higher"),
     ("overparam_lr_noise", set_key("margins_p_only", [0.02, 0.01]), "at least 0.02"),
     ("overparam_lr_noise", set_key("margins_overall", [0.01, -0.02]), "whole test set"),
+    (
+        "overparam_lr_noise_images",
+        set_image_run("images", LARGE, "final_train_loss", 0.06),
+        "below training loss 0.05",
+    ),
+    (
+        "overparam_lr_noise_images",
+        set_image_run("images", SMALL, "final_test_acc", 0.97),
+        "at least 0.01 above",
+    ),
+    (
+        "overparam_lr_noise_images",
+        set_image_run("patch", SMALL, "final_clean_test_acc", 0.98),
+        "on clean images",
+    ),
+    (
+        "overparam_lr_noise_images",
+        set_image_run("images", SMALL, "final_train_loss", 0.05),
+        "has not fitted",
+    ),
+    (
+        "overparam_lr_noise_images",
+        set_image_run("patch", SMALL, "patch_alone_acc", [0.3, 0.6]),
+        "neither schedule learns the patch",
+    ),
     ("overparam_compositional", set_family(TREE, "needed", None), "reaches relative test error"),
     ("overparam_compositional", set_family(SHALLOW, "error", 0.1, run=0), "more than twice"),
     ("overparam_compositional", set_family(SHALLOW, "needed", 300.0), "more than 3x"),
@@ -171,9 +219,18 @@ def test_check_fails_on_a_result_doctored_to_break_a_claim(shaped, name, doctor,
         op.CHECKS[name](broken, "quick")
 
 
-def test_lr_noise_check_reads_only_the_two_pattern_part(shaped):
-    """The full result adds the real-image and patch parts; the check neither needs nor reads
-    them, so it holds with them, without them, and whatever they contain."""
-    result = results.to_jsonable(shaped["overparam_lr_noise"])
-    with_parts = dict(result, images={"anything": 0}, images_data="cifar10", patch={})
-    assert op.check_lr_noise(with_parts, "full") == op.check_lr_noise(result, "full")
+FULL_ONLY = [
+    (set_image_run("patch", SMALL, "patch_alone_acc", [0.1, 0.12]), "ahead on the patch alone"),
+    (set_image_run("patch", LARGE, "patch_alone_acc", [0.1, 0.1]), "learns the patch"),
+]
+
+
+@pytest.mark.parametrize("doctor, expected", FULL_ONLY, ids=[e for _, e in FULL_ONLY])
+def test_lr_noise_images_full_claims_fail_on_a_doctored_result(shaped, doctor, expected):
+    """The full profile's patch mechanism (CIFAR-10): each claim fails on a result doctored to
+    break it, which the quick profile, not claiming the mechanism, lets through."""
+    broken = copy.deepcopy(results.to_jsonable(shaped["overparam_lr_noise_images"]))
+    doctor(broken)
+    with pytest.raises(claims.ClaimFailed, match=f"expected .*{expected}.*; measured"):
+        op.check_lr_noise_images(broken, "full")
+    assert op.check_lr_noise_images(broken, "quick")

@@ -13,7 +13,8 @@ The modules, in the lecture's order:
 - `lr_noise`: the two-pattern data set, the CIFAR-10 patches, `BatchedMLP` and its seed sweep;
 - `compositional`: the binary-tree target, the tree, shallow and deep networks, their fit and
   the parameters each needs;
-- `experiments_capacity`, `experiments_lr_noise`, `experiments_compositional`: configs,
+- `experiments_capacity`, `experiments_lr_noise`, `experiments_lr_noise_images`,
+  `experiments_compositional`: configs,
   `run_*` and `check_*` (the lecture's claims, checked on a result); `experiments`: the
   `EXPERIMENTS` registry and its `CHECKS`; `plots`: one `plot_*` per experiment.
 
@@ -32,8 +33,11 @@ Experiments (quick profile: scikit-learn digits or generated data, CPU, one torc
   20% Q only); a 512-unit network whose halves read x1 and x2 apart, with leaky units; SGD
   with lr 1.5 decayed to 0.2 after 20% of 300 epochs against lr 0.2 throughout, three seeds
   trained together (`BatchedMLP`): when each schedule first fits the Q-only examples, and the
-  final test accuracy on the P-only examples and on all. Full: also the slide's ResNet
-  comparison and Li, Wei & Ma's CIFAR-10 patch experiment.
+  final test accuracy on the P-only examples and on all. Full: p = 200, N = 2000, width 2048,
+  ten seeds, still generated data (about half an hour on a 2-core CPU).
+- `overparam_lr_noise_images`: the same two kinds of schedule on real images: the slide's
+  comparison and Li, Wei & Ma's patch experiment, here on the digits as 8x8 images with an
+  MLP. Full: ResNet18 and WRN-16-10 on CIFAR-10 (download, GPU).
 - `overparam_compositional`: a binary-tree compositional function of 8 variables, 1000
   training points, 500 full-batch Adam steps: relative test error against parameters for the
   tree-shaped deep network, a deep MLP and a shallow network.
@@ -55,6 +59,7 @@ from .experiments import (
     EXPERIMENTS,
     LAZY_FIGURES,
     LR_NOISE_FIGURES,
+    LR_NOISE_IMAGES_FIGURES,
     RANDOM_LABELS_FIGURES,
     WIDTH_FIGURES,
 )
@@ -72,15 +77,21 @@ from .experiments_capacity import (
 )
 from .experiments_compositional import CompositionalConfig, check_compositional, run_compositional
 from .experiments_lr_noise import (
-    ImagesConfig,
     LRNoiseConfig,
-    PatchConfig,
     TwoPatternConfig,
     check_lr_noise,
-    lr_on_images,
-    patch_experiment,
     run_lr_noise,
     run_two_patterns,
+)
+from .experiments_lr_noise_images import (
+    ImagesConfig,
+    LRNoiseImagesConfig,
+    PatchConfig,
+    check_lr_noise_images,
+    load_images,
+    lr_on_images,
+    patch_experiment,
+    run_lr_noise_images,
 )
 from .lazy import NTKNetwork, fit_slope, linearized_output, model_at, relative_movement
 from .lr_noise import (
@@ -92,13 +103,21 @@ from .lr_noise import (
     PatchSpec,
     TwoPatternSpec,
     add_patches,
+    evaluated_epochs,
     kind_accuracy,
     patch_patterns,
     pattern_directions,
     train_sweep,
     two_pattern_data,
 )
-from .plots import plot_compositional, plot_lazy, plot_lr_noise, plot_random_labels, plot_width
+from .plots import (
+    plot_compositional,
+    plot_lazy,
+    plot_lr_noise,
+    plot_lr_noise_images,
+    plot_random_labels,
+    plot_width,
+)
 from .random_labels import randomize_labels, shuffle_pixels
 
 __all__ = [
@@ -139,17 +158,24 @@ __all__ = [
     "add_patches",
     "BatchedMLP",
     "kind_accuracy",
+    "evaluated_epochs",
     "train_sweep",
     "TwoPatternConfig",
-    "ImagesConfig",
-    "PatchConfig",
     "LRNoiseConfig",
     "run_two_patterns",
-    "lr_on_images",
-    "patch_experiment",
     "run_lr_noise",
     "plot_lr_noise",
     "check_lr_noise",
+    # learning-rate noise on real images
+    "load_images",
+    "ImagesConfig",
+    "PatchConfig",
+    "LRNoiseImagesConfig",
+    "lr_on_images",
+    "patch_experiment",
+    "run_lr_noise_images",
+    "plot_lr_noise_images",
+    "check_lr_noise_images",
     # compositional functions
     "node_function",
     "compositional_target",
@@ -167,6 +193,7 @@ __all__ = [
     "WIDTH_FIGURES",
     "LAZY_FIGURES",
     "LR_NOISE_FIGURES",
+    "LR_NOISE_IMAGES_FIGURES",
     "COMPOSITIONAL_FIGURES",
     "EXPERIMENTS",
     "CHECKS",

@@ -1,7 +1,8 @@
 """The lecture's experiments in its order, for the course registry
 (`lowdim_course.experiments` reads `EXPERIMENTS`): name -> (run, config class, figures, one-line
 summary), and `CHECKS`: name -> the check of its claims. The configs, runs and checks live in
-`experiments_capacity` (random labels, width, lazy training), `experiments_lr_noise` and
+`experiments_capacity` (random labels, width, lazy training), `experiments_lr_noise` (the
+two-pattern data set), `experiments_lr_noise_images` (the same schedules on real images) and
 `experiments_compositional`; the figures in `plots`."""
 
 from __future__ import annotations
@@ -9,12 +10,14 @@ from __future__ import annotations
 from . import experiments_capacity as capacity
 from . import experiments_compositional as compositional
 from . import experiments_lr_noise as lr_noise
+from . import experiments_lr_noise_images as lr_noise_images
 from . import plots
 
 RANDOM_LABELS_FIGURES = {"random_labels": plots.plot_random_labels}
 WIDTH_FIGURES = {"width": plots.plot_width}
 LAZY_FIGURES = {"lazy": plots.plot_lazy}
 LR_NOISE_FIGURES = {"lr_noise": plots.plot_lr_noise}
+LR_NOISE_IMAGES_FIGURES = {"lr_noise_images": plots.plot_lr_noise_images}
 COMPOSITIONAL_FIGURES = {"compositional": plots.plot_compositional}
 
 EXPERIMENTS = {
@@ -42,6 +45,12 @@ EXPERIMENTS = {
         LR_NOISE_FIGURES,
         "large lr + decay vs small lr on a two-pattern data set: order of learning",
     ),
+    "overparam_lr_noise_images": (
+        lr_noise_images.run_lr_noise_images,
+        lr_noise_images.LRNoiseImagesConfig,
+        LR_NOISE_IMAGES_FIGURES,
+        "large lr + decay vs small lr on images, and the class-patch experiment (CIFAR in full)",
+    ),
     "overparam_compositional": (
         compositional.run_compositional,
         compositional.CompositionalConfig,
@@ -56,5 +65,6 @@ CHECKS = {
     "overparam_width": capacity.check_width,
     "overparam_lazy": capacity.check_lazy,
     "overparam_lr_noise": lr_noise.check_lr_noise,
+    "overparam_lr_noise_images": lr_noise_images.check_lr_noise_images,
     "overparam_compositional": compositional.check_compositional,
 }

@@ -119,45 +119,73 @@ def add_patches(x: torch.Tensor, y: torch.Tensor, spec: PatchSpec, patterns, gen
 
 
 class BatchedMLP(nn.Module):
-    """S independent one-hidden-layer networks evaluated together by batched matrix products
-    (torch.baddbmm), so that the S runs of a seed sweep take their SGD steps in one Python
-    step. Built from S `models.build("mlp", ..., depth=1)` networks, whose initial weights it
-    copies.
+    """S independent one-hidden-layer networks evaluated together by batched matrix products,
+    so that the S runs of a seed sweep take their SGD steps in one Python step. Built from S
+    `models.build("mlp", ..., depth=1)` networks, whose initial weights it copies.
 
     `split=k` cuts the hidden layer in two halves: the first reads only inputs [:k], the second
-    only inputs [k:], and the output adds them, f(x) = g(x[:k]) + h(x[k:]). `negative_slope`
+    only inputs [k:], and the output adds them, f(x) = g(x[:k]) + h(x[k:]). The first layer is
+    then held as its two blocks (`w1[0]`, `w1[1]`): the weights between a half and the other
+    half's inputs do not exist, which halves the first layer's arithmetic. `negative_slope`
     makes the units leaky ReLUs (0 is the plain ReLU)."""
 
     def __init__(self, nets: list, split: int | None = None, negative_slope: float = 0.0):
         super().__init__()
 
         def stack(get):
-            return nn.Parameter(torch.stack([get(net).detach().clone() for net in nets]))
+            return torch.stack([get(net).detach().clone() for net in nets])
 
-        self.w1 = stack(lambda net: net.body[0].weight)  # (S, hidden, in)
-        self.b1 = stack(lambda net: net.body[0].bias)  # (S, hidden)
-        self.w2 = stack(lambda net: net.classifier.weight)  # (S, classes, hidden)
-        self.b2 = stack(lambda net: net.classifier.bias)  # (S, classes)
-        self.negative_slope = negative_slope
-        hidden, inputs = self.w1.shape[1:]
-        mask = torch.ones(hidden, inputs)
+        w1 = stack(lambda net: net.body[0].weight)  # (S, hidden, in)
+        hidden, inputs = w1.shape[1:]
+        # (first unit, last unit + 1, first input, last input + 1) of each block
+        blocks = [(0, hidden, 0, inputs)]
         if split is not None:
-            mask[: hidden // 2, split:] = 0
-            mask[hidden // 2 :, :split] = 0
-        # Masked weights get no gradient: they never act. (The copied initial weights are
-        # scaled for all inputs, so with a split each unit starts 1/sqrt(2) smaller.)
-        self.register_buffer("mask", mask)
+            blocks = [(0, hidden // 2, 0, split), (hidden // 2, hidden, split, inputs)]
+        self.inputs = [(c0, c1) for _, _, c0, c1 in blocks]
+        # The copied initial weights are scaled for all inputs, so with a split each unit
+        # starts 1/sqrt(2) smaller.
+        self.w1 = nn.ParameterList(
+            nn.Parameter(w1[:, r0:r1, c0:c1].clone()) for r0, r1, c0, c1 in blocks
+        )  # each (S, units, inputs of the block)
+        self.b1 = nn.Parameter(stack(lambda net: net.body[0].bias))  # (S, hidden)
+        self.w2 = nn.Parameter(stack(lambda net: net.classifier.weight))  # (S, classes, hidden)
+        self.b2 = nn.Parameter(stack(lambda net: net.classifier.bias))  # (S, classes)
+        self.negative_slope = negative_slope
+
+    def first_layer(self) -> torch.Tensor:
+        """The whole first-layer weight (S, hidden, in), zero between a half and the other
+        half's inputs."""
+        s, hidden = self.b1.shape
+        full = self.b1.new_zeros(s, hidden, self.inputs[-1][1])
+        row = 0
+        for w, (c0, c1) in zip(self.w1, self.inputs):
+            full[:, row : row + w.shape[1], c0:c1] = w.detach()
+            row += w.shape[1]
+        return full
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (S, B, in) -> (S, B, classes)
-        pre = torch.baddbmm(self.b1[:, None, :], x, (self.w1 * self.mask).transpose(1, 2))
+        parts = [x[..., c0:c1] @ w.transpose(1, 2) for w, (c0, c1) in zip(self.w1, self.inputs)]
+        pre = torch.cat(parts, -1) + self.b1[:, None, :]  # (S, B, hidden)
         hidden = F.leaky_relu(pre, self.negative_slope)
         return torch.baddbmm(self.b2[:, None, :], hidden, self.w2.transpose(1, 2))
+
+    @torch.no_grad()
+    def predict(self, x: torch.Tensor, chunk: int = 2048) -> torch.Tensor:
+        """forward(x) without gradients, `chunk` examples at a time: 10,000 test examples on
+        10 networks of 2048 units would otherwise need 0.8 GB of hidden activations."""
+        return torch.cat([self(x[:, i : i + chunk]) for i in range(0, x.shape[1], chunk)], 1)
 
 
 def kind_accuracy(logits, y, kind) -> dict:
     """Accuracy on each kind of example (`KIND_NAMES`)."""
     correct = logits.argmax(1) == y
     return {name: float(correct[kind == k].float().mean()) for k, name in KIND_NAMES.items()}
+
+
+def evaluated_epochs(epochs: int, every: int, decay_epoch: int) -> set[int]:
+    """The epochs (1-based) after which `train_sweep` evaluates: every `every`-th, the first,
+    the last one before the decay and the last."""
+    return set(range(every, epochs + 1, every)) | {1, epochs} | ({decay_epoch} - {0})
 
 
 def train_sweep(
@@ -170,13 +198,15 @@ def train_sweep(
     epochs: int,
     batch_size: int,
     generators,
+    eval_every: int = 1,
     progress=None,
 ) -> list[list[dict]]:
     """Plain SGD (no momentum, no weight decay) on S runs at once, at rate lrs[0] for the first
     `decay_epoch` epochs and lrs[1] after: run s sees its own data train_sets[s] = (x, y, kind)
     in its own batch order (generators[s]); the loss summed over runs keeps their gradients
-    apart. Per epoch and run: training loss, accuracy on each kind of training example, and
-    test accuracy overall and by kind.
+    apart. Per evaluated epoch and run (`evaluated_epochs`: every `eval_every`-th, the last
+    before the decay and the last): the epoch (1-based), its rate, training loss, accuracy on
+    each kind of training example, and test accuracy overall and by kind.
 
     Its own loop, not `train.train`: the step size of plain SGD is what the lecture compares,
     and the seeds of the comparison train as one stack of weights (`BatchedMLP`), which a loop
@@ -186,6 +216,7 @@ def train_sweep(
     runs, n, bs = x.shape[0], x.shape[1], batch_size
     optimizer = GradientDescent(model.parameters(), lr=lrs[0])
     histories = [[] for _ in range(runs)]
+    evaluated = evaluated_epochs(epochs, eval_every, decay_epoch)
     bar = tqdm(range(epochs), desc="sweep", disable=not progress_enabled(progress))
     for epoch in bar:
         lr = lrs[0] if epoch < decay_epoch else lrs[1]
@@ -200,11 +231,13 @@ def train_sweep(
             optimizer.zero_grad()
             (loss / bs).backward()
             optimizer.step()
-        with torch.no_grad():
-            out, out_te = model(x), model(x_te)
+        if epoch + 1 not in evaluated:
+            continue
+        out, out_te = model.predict(x), model.predict(x_te)
         for s in range(runs):
             histories[s].append(
                 {
+                    "epoch": epoch + 1,
                     "lr": lr,
                     "loss": float(F.cross_entropy(out[s], y[s])),
                     "train_by_kind": kind_accuracy(out[s], y[s], kind[s]),

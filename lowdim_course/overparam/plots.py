@@ -1,6 +1,6 @@
 """The lecture's figures, one `plot_*` per experiment, each drawn from a result dict, in the
-lecture's order: random labels, width, lazy training, learning-rate noise, compositional
-functions."""
+lecture's order: random labels, width, lazy training, learning-rate noise (two patterns, real
+images), compositional functions."""
 
 from __future__ import annotations
 
@@ -96,7 +96,7 @@ def _order_of_learning_panel(ax, result: dict):
     epoch, both schedules, first seed: how far P had generalised when Q was memorised."""
     for k, (name, runs) in enumerate(result["runs"].items()):
         history = runs[0]["history"]
-        epochs = np.arange(1, len(history) + 1)
+        epochs = [r["epoch"] for r in history]
         q_train = [r["train_by_kind"]["Q only"] for r in history]
         p_test = [r["test_by_kind"]["P only"] for r in history]
         ax.plot(epochs, q_train, "-", color=f"C{k}", label=f"{name}: Q only, train")
@@ -114,7 +114,7 @@ def _training_loss_panel(ax, result: dict):
     """Training loss per epoch, both schedules, first seed."""
     for k, (name, runs) in enumerate(result["runs"].items()):
         history = runs[0]["history"]
-        epochs = np.arange(1, len(history) + 1)
+        epochs = [r["epoch"] for r in history]
         ax.semilogy(epochs, [r["loss"] for r in history], color=f"C{k}", label=name)
     ax.axvline(result["decay_epoch"], color="gray", ls=":", lw=1)
     ax.set(xlabel="epoch", ylabel="training loss", title="Both fit the training set")
@@ -147,13 +147,12 @@ def _final_accuracy_panel(ax, result: dict):
     ax.legend(fontsize=8)
 
 
-def _image_panels(ax_test, ax_loss, images: dict, dataset: str):
+def _image_panels(ax_test, ax_loss, images: dict, title: str):
     """The slide's comparison on real images: test accuracy and training loss per epoch."""
     for k, (name, run) in enumerate(images.items()):
         epochs = np.arange(1, len(run["test_acc"]) + 1)
         ax_test.plot(epochs, run["test_acc"], color=f"C{k}", label=name)
         ax_loss.semilogy(epochs, run["train_loss"], color=f"C{k}", label=name)
-    title = f"{dataset}, ResNet18"
     ax_test.set(xlabel="epoch", ylabel="test accuracy", title=title)
     ax_loss.set(xlabel="epoch", ylabel="training loss", title=title)
     ax_test.legend(fontsize=8)
@@ -165,32 +164,34 @@ def _patch_panel(ax, patch: dict, dataset: str):
         epochs = np.arange(1, len(run["test_acc"]) + 1)
         ax.plot(epochs, run["test_acc"], color=f"C{k}", label=f"{name}: clean images")
         ax.plot(epochs, run["patch_alone_acc"], "--", color=f"C{k}", label=f"{name}: patch alone")
+    ax.axvline(patch["decay_epoch"], color="gray", ls=":", lw=1)
+    ax.axhline(patch["chance"], color="gray", ls="--", lw=1)
     ax.set(
         xlabel="epoch",
         ylabel="test accuracy",
-        title=f"Patches on {dataset}, WRN-16-{patch['widen']}",
+        title=f"Patches on {dataset}, {patch['network']}",
     )
     ax.legend(fontsize=7)
 
 
 def plot_lr_noise(result: dict):
-    """First row: the order of learning on the first seed, the training loss, and the final
-    test accuracy per seed. With real-image runs (full profile), a second row shows the
-    slide's comparison (test accuracy, training loss) and the patch experiment (clean test
-    accuracy and accuracy on the patch alone); panels without a run are hidden."""
-    images, patch = result.get("images"), result.get("patch")
-    rows = 2 if images or patch else 1
-    fig, grid = plots.subplots(rows, 3, width=4.6, height=3.8, squeeze=False)
-    _order_of_learning_panel(grid[0][0], result)
-    _training_loss_panel(grid[0][1], result)
-    _final_accuracy_panel(grid[0][2], result)
-    if images:
-        _image_panels(grid[1][0], grid[1][1], images, result.get("images_data", "images"))
-    if patch:
-        _patch_panel(grid[1][2], patch, result.get("patch_data", "images"))
-    if rows == 2:
-        for ax, used in zip(grid[1], (images, images, patch)):
-            ax.set_visible(bool(used))
+    """The two-pattern comparison: the order of learning on the first seed, the training loss,
+    and the final test accuracy per seed."""
+    fig, axes = plots.subplots(1, 3, width=4.6, height=3.8)
+    _order_of_learning_panel(axes[0], result)
+    _training_loss_panel(axes[1], result)
+    _final_accuracy_panel(axes[2], result)
+    return fig
+
+
+def plot_lr_noise_images(result: dict):
+    """The schedules on real images: the slide's comparison (test accuracy, training loss per
+    epoch) and the patch experiment (clean test accuracy and accuracy on the patch alone)."""
+    fig, axes = plots.subplots(1, 3, width=4.6, height=3.8)
+    network = {"resnet18": "ResNet18", "mlp": "MLP"}.get(result["images_network"], "")
+    title = f"{result['images_data']}, {network}".rstrip(", ")
+    _image_panels(axes[0], axes[1], result["images"], title)
+    _patch_panel(axes[2], result["patch"], result["patch_data"])
     return fig
 
 
