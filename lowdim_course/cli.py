@@ -2,7 +2,7 @@
 
     lowdim-course info                          the runtime banner (profile, device, versions)
     lowdim-course list                          experiments with their quick and full configs
-    lowdim-course run NAME [--profile P] [--device D] [--seed S] [--out DIR]
+    lowdim-course run NAME [--profile P] [--device D] [--seed S] [--out DIR] [--rehearse]
     lowdim-course figures [--profile P]         regenerate every book figure into book/figures/
     lowdim-course check [NAME...] [--profile P] run the claims on stored results (default full)
     lowdim-course status                        where each experiment's full results stand
@@ -65,7 +65,13 @@ def cmd_run(args) -> None:
     # --quiet silences the bars; without it, $LOWDIM_PROGRESS decides (train.progress_enabled).
     progress = False if args.quiet else None
     experiments.run_experiment(
-        args.name, args.profile, args.device, args.seed, args.out, progress=progress
+        args.name,
+        args.profile,
+        args.device,
+        args.seed,
+        args.out,
+        progress=progress,
+        rehearse=args.rehearse,
     )
 
 
@@ -160,6 +166,12 @@ def build_parser() -> Parser:
     runtime_options(p)
     p.add_argument("--out", help="output folder (default results/NAME/PROFILE)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--rehearse",
+        action="store_true",
+        help="the full profile shrunk to miniature scale (fewer epochs, samples and runs, the "
+        "same code and models), written to results/NAME/rehearsal/",
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("figures", help="regenerate every book figure")

@@ -175,7 +175,7 @@ SOURCES = {
 }
 # CIFAR-10N (Wei et al. 2022): human labels for CIFAR-10's training set, one file of label
 # arrays published by its authors. They publish no checksum: `download` checks the content
-# instead (the six label sets, 50000 labels each in 0..9; see read_cifar10n).
+# instead (the six label sets, one label in 0..9 per CIFAR-10 training image; read_cifar10n).
 SOURCES["cifar10n"] = [
     ("https://github.com/UCSC-REAL/cifar-10-100n/raw/main/data/CIFAR-10_human.pt", None)
 ]
@@ -319,7 +319,9 @@ def download(name: str, root: Path | str | None = None) -> Path:
         target = root / CIFAR10N_FILE
         if not target.exists():
             _fetch(*SOURCES[name][0], target)
-        read_cifar10n(target)  # no published checksum: the content must be the label sets
+        # No published checksum: the content must be the label sets, one per CIFAR-10 training
+        # image when CIFAR-10 is already here (else its loader checks that when it reads both).
+        read_cifar10n(target, cifar10_train_size(root))
         return target
     folder = root / MNIST_DIR
     for url, md5 in SOURCES[name]:
@@ -340,10 +342,25 @@ def completion_problem(n1, n2, rank, rate, generator=None, device="cpu"):
     return M.to(device), mask.to(device)
 
 
-def read_cifar10n(path: Path | str) -> dict[str, torch.Tensor]:
+def cifar10_train_size(root: Path | str | None = None) -> int | None:
+    """The number of CIFAR-10 training images under `root`, from the sizes of its five batch
+    files (3073 bytes a record, nothing read); None when they are not all there."""
+    folder = Path(root or data_root()) / CIFAR10_DIR
+    files = [folder / f"data_batch_{i}.bin" for i in range(1, 6)]
+    if not all(f.exists() for f in files):
+        return None
+    return sum(f.stat().st_size for f in files) // 3073
+
+
+def read_cifar10n(path: Path | str, num_train: int | None = None) -> dict[str, torch.Tensor]:
     """The CIFAR-10N label sets from the authors' file (a torch-saved dict of numpy arrays):
-    clean_label, aggre_label, random_label1-3 and worse_label, as int64 tensors of 50000 labels
-    in 0..9. Loaded with weights_only=True, allowing only numpy's array reconstruction.
+    clean_label, aggre_label, random_label1-3 and worse_label, as int64 tensors of one label in
+    0..9 per CIFAR-10 training image. Loaded with weights_only=True, allowing only numpy's array
+    reconstruction.
+
+    Every set must hold the same number of labels, and `num_train` of them when given: the size
+    of the CIFAR-10 training set they label (50000 for the published files; a miniature copy
+    in the tests has fewer). A file of another length belongs to another data set.
 
     The authors pickled the file under numpy 1.x, which names the reconstruction function
     `numpy.core.multiarray._reconstruct`; numpy 2 calls it `numpy._core.multiarray._reconstruct`.
@@ -363,7 +380,16 @@ def read_cifar10n(path: Path | str) -> dict[str, torch.Tensor]:
     if missing:
         raise ValueError(f"{path} is not the CIFAR-10N label file: no {missing}")
     labels = {k: torch.as_tensor(np.asarray(raw[k]), dtype=torch.int64) for k in CIFAR10N_KEYS}
+    sizes = {k: tuple(v.shape) for k, v in labels.items()}
+    if len(set(sizes.values())) != 1 or len(sizes["clean_label"]) != 1:
+        raise ValueError(f"{path}: the label sets should be vectors of one length, not {sizes}")
+    n = len(labels["clean_label"])
+    if num_train is not None and n != num_train:
+        raise ValueError(
+            f"{path} holds {n} labels per set, but the CIFAR-10 training set it labels has "
+            f"{num_train} images: the two files do not belong together (download both again)"
+        )
     for k, v in labels.items():
-        if v.shape != (50000,) or v.min() < 0 or v.max() > 9:
-            raise ValueError(f"{path}: {k} should hold 50000 labels in 0..9")
+        if n == 0 or v.min() < 0 or v.max() > 9:
+            raise ValueError(f"{path}: {k} should hold {n or 'some'} labels in 0..9")
     return labels

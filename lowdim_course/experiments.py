@@ -1,15 +1,23 @@
 """The registry of experiments: name -> the lecture function that runs it, its config class
-(with `quick()` and `full()`), and the `plot_*` functions that draw its figures.
+(with `quick()` and `full()`, and `rehearsal()` where the full profile needs a download), and
+the `plot_*` functions that draw its figures.
 
 `run_experiment` is what `lowdim-course run NAME` does: set up the runtime, run, write
 results.json with provenance and the figures, and (full profile) checkpoint on the way.
+
+A rehearsal (`run_experiment(..., rehearse=True)`, `lowdim-course run NAME --profile full
+--rehearse`) runs the full profile shrunk by `rehearsal_config`: the same code path and models,
+fewer epochs, samples and runs, on whatever data $LOWDIM_DATA holds (in the tests, miniature
+files in the official formats). Its results say `"rehearsal": true` in their provenance and go
+to results/NAME/rehearsal/, never where the full results are read from.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -27,6 +35,7 @@ from . import (
     runtime,
     sparse,
 )
+from .train import CheckpointError, _flat
 
 
 @dataclass(frozen=True)
@@ -91,7 +100,54 @@ def get(name: str) -> Experiment:
 
 
 def config_for(experiment: Experiment, profile: str):
+    """The experiment's quick or full config (a rehearsal's is `rehearsal_config`)."""
     return experiment.config.quick() if profile == "quick" else experiment.config.full()
+
+
+# Rehearsal configs of experiments whose config class has no `rehearsal()` classmethod yet:
+# name -> function(full config) -> rehearsal config. (parsimony's module is being rewritten;
+# this moves into MLPSeparationConfig.rehearsal() once it settles.)
+REHEARSALS = {
+    "parsimony_separation_mlp": lambda full: replace(full, train=full.train.rehearsal()),
+}
+
+
+def rehearsal_config(experiment: Experiment):
+    """The full config shrunk for a rehearsal on miniature data: `config.rehearsal()`, derived
+    from `full()` (fewer epochs, samples and runs; the same code path and models)."""
+    if hasattr(experiment.config, "rehearsal"):
+        return experiment.config.rehearsal()
+    if experiment.name in REHEARSALS:
+        return REHEARSALS[experiment.name](experiment.config.full())
+    raise ValueError(
+        f"{experiment.name} has no rehearsal config (only the experiments whose full profile "
+        "needs a download have one; run the others with --profile full as they are)"
+    )
+
+
+RUN_FILE = "run.json"  # in a checkpoint folder: the settings of the run its checkpoints belong to
+IGNORED = ("checkpoint_every", "threads")  # settings a run may change and still resume
+
+
+def claim_checkpoints(folder: Path, config, seed: int) -> None:
+    """Tie the checkpoint folder to this run's settings: the whole config (every hyperparameter,
+    also those train.train does not see, e.g. how often the lecture measures) and the seed.
+    A folder of a run with other settings is refused with the settings that differ, so a rerun
+    never reads back another run's checkpoints or finished trainings."""
+    wanted = {k: v for k, v in _flat(results.to_jsonable(config), "").items()}
+    wanted = {k: v for k, v in wanted.items() if k.rsplit(".", 1)[-1] not in IGNORED}
+    wanted["seed"] = seed
+    path = folder / RUN_FILE
+    if path.exists():
+        saved = json.loads(path.read_text())
+        diff = sorted(k for k in saved.keys() | wanted.keys() if saved.get(k) != wanted.get(k))
+        if diff:
+            raise CheckpointError(
+                f"{folder} holds the checkpoints of a run with other settings (differs in "
+                f"{diff}); delete that folder, or choose another output folder with --out"
+            )
+    folder.mkdir(parents=True, exist_ok=True)
+    results.write_json(path, wanted)
 
 
 def save_figures(experiment: Experiment, result: dict, folder: Path, prefix: str = "") -> list:
@@ -111,24 +167,39 @@ def run_experiment(
     seed: int = 0,
     out: Path | str | None = None,
     progress: bool | None = None,
+    rehearse: bool = False,
 ) -> Path:
-    """Run one experiment and write results.json and its figures; return the results folder."""
+    """Run one experiment and write results.json and its figures; return the results folder.
+
+    `rehearse`: the full profile at miniature scale (`rehearsal_config`), written to
+    results/NAME/rehearsal/ (or `out`, never results/NAME/full/), marked as a rehearsal."""
     experiment = get(name)
+    if rehearse:
+        rehearsal_config(experiment)  # fail before the runtime banner if there is none
+        if runtime.resolve_profile(profile or "full") != "full":
+            raise ValueError("a rehearsal shrinks the full profile: use --profile full")
+        profile = "full"
     rt = runtime.setup(profile, device, seed)
-    config = config_for(experiment, rt.profile)
-    folder = Path(out) if out else results.results_dir(name, rt.profile)
+    config = rehearsal_config(experiment) if rehearse else config_for(experiment, rt.profile)
+    default = results.results_dir(name, "rehearsal" if rehearse else rt.profile)
+    folder = Path(out) if out else default
+    if rehearse and folder.resolve() == results.results_dir(name, "full").resolve():
+        raise ValueError(f"a rehearsal never writes where the full results live ({folder})")
     # Checkpoints only pay off for long runs; the quick profile finishes in seconds.
     checkpoints = folder / "checkpoints" if rt.profile == "full" else None
+    if checkpoints is not None:
+        claim_checkpoints(checkpoints, config, seed)
     start = time.perf_counter()
     result = experiment.run(
         config, device=rt.device, seed=seed, progress=progress, checkpoint_dir=checkpoints
     )
     wall = time.perf_counter() - start
     meta = results.provenance(config, seed, runtime.device_name(rt.device), wall)
+    meta["rehearsal"] = rehearse
     meta["claims"] = check_claims(experiment, result, rt.profile)
     path = results.save_results(folder, name, rt.profile, result, meta)
     save_figures(experiment, result, folder)
-    print(f"wrote {path} ({wall:.1f} s)")
+    print(f"wrote {path} ({wall:.1f} s{', a rehearsal' if rehearse else ''})")
     return folder
 
 

@@ -14,7 +14,7 @@ low-dimensional structure that lectures 3 and 4 study, where it is called NC1 an
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -65,6 +65,13 @@ class Config:
             ),
             expected_test_acc=0.90,
         )
+
+    @classmethod
+    def rehearsal(cls) -> Config:
+        """The rehearsal on miniature data: full() for 2 epochs of batches of 16, a checkpoint each
+        epoch."""
+        full = cls.full()
+        return replace(full, train=full.train.rehearsal())
 
 
 def build_model(config: Config, train_data: datasets.ArrayData) -> torch.nn.Module:

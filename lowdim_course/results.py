@@ -133,5 +133,9 @@ def load_results(name: str, profile: str, root: Path | str | None = None) -> dic
             f"produce them with `lowdim-course run {name} --profile {profile}`"
         )
     payload = json.loads(path.read_text())
+    if profile == "full" and payload.get("provenance", {}).get("rehearsal"):
+        raise FileNotFoundError(
+            f"{path} holds a rehearsal (the full profile at miniature scale), not full results"
+        )
     payload["path"] = str(path)
     return payload

@@ -24,7 +24,7 @@ import os
 import pickle
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -70,6 +70,11 @@ class TrainConfig:
     checkpoint_every: int = (
         0  # epochs between checkpoints; 0 writes only at the end if a dir is set
     )
+
+    def rehearsal(self, epochs: int = 2, batch_size: int = 16) -> TrainConfig:
+        """This schedule shrunk for a rehearsal of the full profile on miniature data: `epochs`
+        epochs of batches of `batch_size`, a checkpoint after every epoch, all else kept."""
+        return replace(self, epochs=epochs, batch_size=batch_size, checkpoint_every=1)
 
 
 SCHEDULES = ("constant", "step", "cosine", "linear")

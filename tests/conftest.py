@@ -18,3 +18,19 @@ def one_thread():
 def seeded():
     """Every test starts from the same global RNG state, whatever ran before it."""
     torch.manual_seed(0)
+
+
+@pytest.fixture(scope="session")
+def miniature(tmp_path_factory):
+    """Miniature CIFAR-10, MNIST and CIFAR-10N in the official archive formats, installed by
+    `data.download` from file:// URLs into a data root (tests/miniature_data.py)."""
+    import miniature_data
+
+    return miniature_data.build(tmp_path_factory.mktemp("miniature"))
+
+
+@pytest.fixture
+def miniature_root(miniature, monkeypatch):
+    """$LOWDIM_DATA pointed at the miniature data sets for one test; returns the root."""
+    monkeypatch.setenv("LOWDIM_DATA", str(miniature.root))
+    return miniature.root

@@ -3,26 +3,16 @@ with checksums (local file:// URLs, no network), and the generated quick-profile
 
 import gzip
 import hashlib
-import struct
 import tarfile
 
 import numpy as np
 import pytest
 import torch
+from miniature_data import save_as_numpy1, write_cifar_batch, write_idx
 
 from lowdim_course import data
 
 # ---------------------------------------------------------------- CIFAR-10 binary format
-
-
-def write_cifar_batch(path, labels, rng):
-    """Records in CIFAR-10's binary format: 1 label byte, then 1024 R, 1024 G, 1024 B bytes."""
-    pixels = rng.integers(0, 256, size=(len(labels), 3, 32, 32), dtype=np.uint8)
-    records = np.concatenate(
-        [np.array(labels, np.uint8)[:, None], pixels.reshape(len(labels), -1)], 1
-    )
-    path.write_bytes(records.tobytes())
-    return pixels
 
 
 def write_cifar_tree(root, rng):
@@ -90,18 +80,6 @@ def test_cifar10_with_a_batch_missing_is_not_found(tmp_path):
 
 
 # ---------------------------------------------------------------- MNIST IDX format
-
-
-def write_idx(path, array, magic=None, compress=True):
-    """IDX: a big-endian magic (0x00000803 for 3-d unsigned bytes), then one uint32 per dim."""
-    magic = 0x0800 + array.ndim if magic is None else magic
-    header = struct.pack(">I", magic) + b"".join(struct.pack(">I", s) for s in array.shape)
-    raw = header + array.astype(np.uint8).tobytes()
-    if compress:
-        with gzip.open(path, "wb") as f:
-            f.write(raw)
-    else:
-        path.write_bytes(raw)
 
 
 def test_idx_magic_numbers_by_hand(tmp_path):
@@ -430,25 +408,6 @@ def test_loaders_table():
 # ---------------------------------------------------------------- CIFAR-10N label file
 
 
-def save_as_numpy1(obj, path):
-    """torch.save `obj`, then rename numpy 2's `numpy._core` to numpy 1's `numpy.core` inside
-    the pickle, as in the authors' file (saved under numpy 1.x). torch.save writes data.pkl
-    with pickle protocol 2, whose GLOBAL opcodes spell module names as plain text."""
-    import zipfile
-
-    plain = path.with_suffix(".numpy2")
-    torch.save(obj, plain)
-    renamed = 0
-    with zipfile.ZipFile(plain) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zout:
-        for item in zin.infolist():
-            payload = zin.read(item.filename)
-            if item.filename.endswith("data.pkl"):
-                renamed = payload.count(b"numpy._core.multiarray")
-                payload = payload.replace(b"numpy._core.multiarray", b"numpy.core.multiarray")
-            zout.writestr(item, payload)
-    assert renamed, "the pickle did not name numpy._core: the test file would be numpy-2 style"
-
-
 def test_cifar10n_reader_reads_a_file_pickled_under_numpy_1(tmp_path):
     rng = np.random.default_rng(0)
     labels = {k: rng.integers(0, 10, 50000).astype(np.int64) for k in data.CIFAR10N_KEYS}
@@ -458,3 +417,70 @@ def test_cifar10n_reader_reads_a_file_pickled_under_numpy_1(tmp_path):
     read = data.read_cifar10n(path)
     for k in data.CIFAR10N_KEYS:
         assert torch.equal(read[k], torch.as_tensor(labels[k]))
+
+
+# ---------------------------------------------------------------- the miniature downloads
+
+
+def test_miniature_downloads_install_and_load_through_the_real_readers(miniature_root, miniature):
+    """The miniature archives (tests/miniature_data.py) went through `data.download` with their
+    MD5s; the loaders read them from $LOWDIM_DATA exactly as written."""
+    cifar, mnist = miniature.written["cifar10"], miniature.written["mnist"]
+    folder = miniature_root / data.CIFAR10_DIR
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "batches.meta.txt",
+        *[f"data_batch_{i}.bin" for i in range(1, 6)],
+        "readme.html",
+        "test_batch.bin",
+    ]
+    assert (folder / "batches.meta.txt").read_text().split()[:2] == ["airplane", "automobile"]
+    assert (folder / "test_batch.bin").stat().st_size == 3073 * len(cifar["y_test"])
+    train, test = data.load("cifar10")
+    assert np.array_equal(train.x.numpy(), cifar["x_train"])
+    assert np.array_equal(train.y.numpy(), cifar["y_train"])
+    assert np.array_equal(test.x.numpy(), cifar["x_test"])
+    assert torch.bincount(train.y).tolist() == [len(train) // 10] * 10
+    assert data.cifar10_train_size() == len(train)
+    train, test = data.load("mnist")
+    assert np.array_equal(train.x[:, 0].numpy(), mnist["x_train"])
+    assert np.array_equal(test.y.numpy(), mnist["y_test"])
+    path = miniature_root / data.CIFAR10N_FILE
+    assert b"numpy.core.multiarray" in path.read_bytes()  # pickled the authors' way
+    labels = data.read_cifar10n(path, num_train=len(cifar["y_train"]))
+    assert np.array_equal(labels["clean_label"].numpy(), cifar["y_train"])
+    assert (labels["worse_label"] != labels["clean_label"]).float().mean() == pytest.approx(0.4)
+
+
+def test_miniature_archive_checksums_are_verified(miniature, tmp_path, monkeypatch):
+    """download refuses the miniature archive under a wrong MD5, and installs it under its own."""
+    url, good = miniature.sources["cifar10"][0]
+    monkeypatch.setitem(data.SOURCES, "cifar10", [(url, "2" * 32)])
+    with pytest.raises(ValueError, match="checksum mismatch"):
+        data.download("cifar10", tmp_path / "bad")
+    monkeypatch.setitem(data.SOURCES, "cifar10", [(url, good)])
+    assert data.download("cifar10", tmp_path / "good") == tmp_path / "good" / data.CIFAR10_DIR
+    assert data.md5sum(tmp_path / "good" / "cifar-10-binary.tar.gz") == good
+
+
+def test_cifar10n_labels_must_match_the_cifar10_training_set(miniature, tmp_path, monkeypatch):
+    """read_cifar10n checks the label count against the training set it labels (not a fixed
+    50000): the miniature file passes with the miniature CIFAR-10, fails with another one, and
+    label sets of different lengths fail."""
+    labels = miniature.written["cifar10n"]
+    n = len(labels["clean_label"])
+    path = tmp_path / data.CIFAR10N_FILE
+    save_as_numpy1(labels, path)
+    assert len(data.read_cifar10n(path)["worse_label"]) == n
+    assert len(data.read_cifar10n(path, num_train=n)["aggre_label"]) == n
+    with pytest.raises(ValueError, match=f"holds {n} labels .* has 50000 images"):
+        data.read_cifar10n(path, num_train=50000)
+    ragged = dict(labels, worse_label=labels["worse_label"][:-1])
+    save_as_numpy1(ragged, tmp_path / "ragged.pt")
+    with pytest.raises(ValueError, match="vectors of one length"):
+        data.read_cifar10n(tmp_path / "ragged.pt")
+    # download checks the file against a CIFAR-10 already in its root: here one of 10 images.
+    write_cifar_tree(tmp_path / "root", np.random.default_rng(0))
+    url = path.as_uri()
+    monkeypatch.setitem(data.SOURCES, "cifar10n", [(url, None)])
+    with pytest.raises(ValueError, match="do not belong together"):
+        data.download("cifar10n", tmp_path / "root")

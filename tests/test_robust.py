@@ -249,7 +249,7 @@ def _fake_cifar10n(monkeypatch, label_set_noise=0.3):
     labels = {key: train_set.y.clone() for key in data.CIFAR10N_KEYS}
     labels["worse_label"] = worst
     monkeypatch.setattr(data, "load_cifar10", lambda root=None: (train_set, test_set))
-    monkeypatch.setattr(data, "read_cifar10n", lambda path: labels)
+    monkeypatch.setattr(data, "read_cifar10n", lambda path, num_train=None: labels)
     return train_set, worst
 
 

@@ -50,6 +50,11 @@ class TPTConfig(NetworkConfig):
     def full(cls) -> TPTConfig:
         return cls("cifar10", "resnet18", train=FULL_TRAIN, metrics_every=1, threads=0)
 
+    @classmethod
+    def rehearsal(cls) -> TPTConfig:
+        """The rehearsal on miniature data: full() for 2 epochs of batches of 16."""
+        return replace(cls.full(), train=FULL_TRAIN.rehearsal())
+
 
 @config_threads
 def run_tpt(config: TPTConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None):
@@ -277,6 +282,13 @@ class RandomLabelsConfig(NetworkConfig):
             metrics_every=5,
             threads=0,
         )
+
+    @classmethod
+    def rehearsal(cls) -> RandomLabelsConfig:
+        """The rehearsal on miniature data: full() on 40 relabelled images for 2 epochs, measured
+        every epoch."""
+        full = cls.full()
+        return replace(full, n_train=40, train=full.train.rehearsal(), metrics_every=1)
 
 
 @config_threads

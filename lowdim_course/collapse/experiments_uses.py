@@ -51,6 +51,13 @@ class FixedETFConfig(NetworkConfig):
             threads=0,
         )
 
+    @classmethod
+    def rehearsal(cls) -> FixedETFConfig:
+        """The rehearsal on miniature data: the learned classifier and the fixed ETF with d = K, 2
+        epochs each."""
+        variants = (("learned", 0), ("fixed", 10))
+        return replace(cls.full(), variants=variants, train=FULL_TRAIN.rehearsal())
+
 
 @config_threads
 def run_fixed_etf(
@@ -155,6 +162,20 @@ class LossesConfig(NetworkConfig):
             train=FULL_TRAIN,
             metrics_every=5,
             threads=0,
+        )
+
+    @classmethod
+    def rehearsal(cls) -> LossesConfig:
+        """The rehearsal on miniature data: cross-entropy and MSE (the loss with its own step size),
+        2 epochs each, measured every epoch; a UFM of 2 starts and 50 steps."""
+        full = cls.full()
+        return replace(
+            full,
+            losses=("ce", "mse"),
+            ufm_inits=2,
+            ufm_steps=50,
+            train=full.train.rehearsal(),
+            metrics_every=1,
         )
 
 
@@ -310,6 +331,20 @@ class TransferConfig:
             train=replace(FULL_TRAIN, epochs=100, milestones=(0.5, 0.75), gamma=0.1),
             shots=50,
             threads=0,
+        )
+
+    @classmethod
+    def rehearsal(cls) -> TransferConfig:
+        """The rehearsal on miniature data: two pretraining variants of 2 epochs, measured after
+        each, 2-shot probes drawn twice."""
+        full = cls.full()
+        return replace(
+            full,
+            variants=((0.0, 0.0), (5e-3, 0.0)),
+            checkpoints=(1, 2),
+            train=full.train.rehearsal(),
+            shots=2,
+            draws=2,
         )
 
 

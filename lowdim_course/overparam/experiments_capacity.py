@@ -56,6 +56,13 @@ class RandomLabelsConfig:
             threads=0,
         )
 
+    @classmethod
+    def rehearsal(cls) -> RandomLabelsConfig:
+        """The rehearsal on miniature data: true labels, all labels random and random pixels, 2
+        epochs each."""
+        full = cls.full()
+        return replace(full, fractions=(0.0, 1.0), pixels=("random",), train=full.train.rehearsal())
+
 
 def _conditions(config: RandomLabelsConfig):
     """(name, fraction of random labels, pixel corruption) for every run."""
@@ -189,6 +196,13 @@ class WidthConfig:
             ),
             threads=0,
         )
+
+    @classmethod
+    def rehearsal(cls) -> WidthConfig:
+        """The rehearsal on miniature data: WideResNets of depth 10 (one block a group, the same
+        WideResNet) at widen factors 1-4 (the check compares four widths), 2 epochs each."""
+        full = cls.full()
+        return replace(full, depth=10, widths=(1, 2, 3, 4), train=full.train.rehearsal())
 
 
 def first_widened_weight(model: torch.nn.Module) -> torch.Tensor:

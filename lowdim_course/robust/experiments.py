@@ -150,6 +150,12 @@ class NoisyTrainingConfig:
             threads=0,
         )
 
+    @classmethod
+    def rehearsal(cls) -> NoisyTrainingConfig:
+        """The rehearsal on miniature data: full() for 2 epochs of batches of 16."""
+        full = cls.full()
+        return replace(full, train=full.train.rehearsal())
+
 
 @dataclass(frozen=True)
 class OverfittingConfig(NoisyTrainingConfig):
@@ -220,6 +226,12 @@ class SOPConfig(NoisyTrainingConfig):
     def full(cls) -> SOPConfig:
         sets = ("aggregate", "random1", "random2", "random3", "worst")
         return replace(super().full(), rates=(0.0, 0.2, 0.4, 0.6), cifar10n_sets=sets)
+
+    @classmethod
+    def rehearsal(cls) -> SOPConfig:
+        """NoisyTrainingConfig.rehearsal() at the rates 0 and 0.4 and CIFAR-10N's worst
+        label set: six runs of 2 epochs."""
+        return replace(super().rehearsal(), rates=(0.0, 0.4), cifar10n_sets=("worst",))
 
 
 def _sop_record(history, sop, noisy, corrupted, rate) -> dict:

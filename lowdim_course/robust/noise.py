@@ -125,7 +125,7 @@ def load_cifar10n(label_set: str = "worst", root=None):
     if not path.exists():
         raise data._missing("cifar10n", path)
     train_set, test_set = data.load_cifar10(root)
-    labels = data.read_cifar10n(path)
+    labels = data.read_cifar10n(path, num_train=len(train_set))
     if not torch.equal(labels["clean_label"], train_set.y.cpu()):
         raise ValueError(f"{path}: its clean labels do not match CIFAR-10's training labels")
     noisy = labels[CIFAR10N_SETS[label_set]]
