@@ -158,8 +158,8 @@ def test_parameter_counts():
 TINY = {
     "parsimony_invariant_subspace": {"dim": 8, "rank": 1, "steps": 300, "snapshot_every": 100},
     "parsimony_progressive_separation": {"dim": 9, "depth": 3, "eps_values": (0.5,),
-                                         "steps": 200, "mlp_depth": 2, "mlp_width": 16,
-                                         "mlp_train": TrainConfig(epochs=2)},
+                                         "steps": 200},
+    "parsimony_separation_mlp": {"depth": 2, "width": 16, "train": TrainConfig(epochs=2)},
     "parsimony_deep_completion": {"dim": 20, "rank": 2, "rank_estimate": 3, "steps": 50},
 }  # fmt: skip
 
@@ -236,10 +236,37 @@ def test_check_separation_holds_on_the_tiny_run_and_fails_when_the_order_breaks(
         ps.check_separation(doctored, "full")
 
 
+def test_check_separation_mlp_on_a_hand_built_result(tiny_result):
+    """TINY's two epochs fit nothing, so the pass case is its result with the D_l profile and
+    training accuracy of a network that shows the claims; the full profile adds R^2 > 0.9."""
+    result = copy.deepcopy(tiny_result("parsimony_separation_mlp"))
+    assert len(result["separation"]) == 3 and result["dataset"] == "digits"
+    straight = [2.0, 0.5, 0.1, 0.02, 0.004]  # a constant ratio 0.2 across the hidden layers
+    result.update(separation=straight, train_accuracy=1.0, fit=ps.log_linear_fit(straight[1:]))
+    passes_live_and_as_json(ps.check_separation_mlp, result)
+    # The quick network's profile: fast first layers, then slow; it holds only in quick.
+    bent = [2.18, 0.686, 0.199, 0.124, 0.109, 0.0979, 0.0851]
+    doctored = {**result, "separation": bent, "fit": ps.log_linear_fit(bent[1:])}
+    assert len(ps.check_separation_mlp(doctored, "quick")) == 3
+    with pytest.raises(claims.ClaimFailed, match=r"expected log D_l is linear .*R\^2 > 0\.9"):
+        ps.check_separation_mlp(doctored, "full")
+    risen = [2.0, 0.5, 0.6, 0.02, 0.004]
+    doctored = {**result, "separation": risen, "fit": ps.log_linear_fit(risen[1:])}
+    with pytest.raises(claims.ClaimFailed, match=r"expected every hidden layer separates"):
+        ps.check_separation_mlp(doctored, "quick")
+    with pytest.raises(claims.ClaimFailed, match=r"expected the MLP fits its training set"):
+        ps.check_separation_mlp({**result, "train_accuracy": 0.9}, "quick")
+    flat = [2.0, 1.5, 1.0, 0.8, 0.5]
+    doctored = {**result, "separation": flat, "fit": ps.log_linear_fit(flat[1:])}
+    with pytest.raises(claims.ClaimFailed, match=r"expected from the input .* more than 10x"):
+        ps.check_separation_mlp(doctored, "quick")
+
+
 def test_check_completion_on_a_hand_built_result(tiny_result):
     """TINY's 50 steps recover nothing (and at d = 20 the compressed network is not small), so
-    the pass case is TINY's result with the final errors of a run that shows the claims and the
-    parameter counts of the quick config set by hand."""
+    the pass case is TINY's result with the final errors and the full network's settled error
+    history of a run that shows the claims and the parameter counts of the quick config set by
+    hand."""
     result = copy.deepcopy(tiny_result("parsimony_deep_completion"))
     result["parameters"] = ps.parameter_counts(100, 3, 20)
     result["final_error"] = {
@@ -249,11 +276,29 @@ def test_check_completion_on_a_hand_built_result(tiny_result):
         "narrow": 6e-6,
         "full, depth 2": 3e-2,
     }
+    steps = np.arange(0, 2001, 25.0)
+    settled = np.where(steps < 1200, 1.0, 3e-5)  # (step, seconds, error) rows
+    result["runs"]["full"] = np.stack([steps, steps / 1000, settled])
     passes_live_and_as_json(ps.check_completion, result)
     doctored = copy.deepcopy(results.to_jsonable(result))
-    doctored["final_error"]["full, depth 2"] = 1e-5
+    doctored["runs"]["full"][2] = list(np.geomspace(1.0, 3e-5, len(steps)))  # still falling
+    with pytest.raises(claims.ClaimFailed, match=r"expected the full depth-3 network has conv"):
+        ps.check_completion(doctored, "full")
+    doctored = copy.deepcopy(results.to_jsonable(result))
+    doctored["final_error"]["full, depth 2"] = 1e-3  # > 1e-2 fails, though 33x worse
     with pytest.raises(claims.ClaimFailed, match=r"expected at 27% observed, the full depth-2"):
         ps.check_completion(doctored, "quick")
+    doctored["final_error"]["full, depth 2"] = 2e-2  # > 1e-2, but only 40x depth 3's 5e-4
+    doctored["final_error"]["full"] = 5e-4
+    doctored["final_error"]["compressed"] = 5e-4
+    with pytest.raises(
+        claims.ClaimFailed, match=r"more than 100x .*measured relative error 2\.0e-02, 40x"
+    ):
+        ps.check_completion(doctored, "quick")
+    doctored["final_error"]["full"] = 2e-3
+    with pytest.raises(claims.ClaimFailed, match=r"recovers the matrix \(relative error < 1e-3"):
+        ps.check_completion(doctored, "quick")
+    doctored = copy.deepcopy(results.to_jsonable(result))
     doctored["final_error"]["compressed"] = 1e-4
     with pytest.raises(claims.ClaimFailed, match=r"expected the compressed network reaches"):
         ps.check_completion(doctored, "full")

@@ -4,12 +4,13 @@ Wang et al. 2023); what it explains: progressive separation of features across l
 al. 2023; He & Su 2022) and compressed training of deep matrix completion (Kwon et al. 2024).
 
 - `deep_linear`: the eps-orthogonal initialisation, the end-to-end map and its gradients,
-  full-batch gradient descent, and the measurements of the invariant subspace;
+  full-batch gradient descent, the plateau length `plateau_steps`, and the measurements of the
+  invariant subspace;
 - `separation`: the separation measure D_l across layers, its log-linear fit and bound, and
   D_l of a ReLU MLP trained with the course's loop;
 - `completion`: full, compressed and narrow deep matrix completion, and parameter counts;
 - `experiments`: the configs, `run_*`, `EXPERIMENTS` and the claims as code, `check_*` and
-  `CHECKS`; `plots`: the figures.
+  `CHECKS` (the two separation experiments in `experiments_separation`); `plots`: the figures.
 
 The notebook writes `from lowdim_course import parsimony as ps` and uses the names below.
 """
@@ -36,6 +37,7 @@ from .deep_linear import (
     low_rank_target,
     orthogonal_init,
     orthogonal_matrix,
+    plateau_steps,
     train_dln,
 )
 from .experiments import (
@@ -43,16 +45,24 @@ from .experiments import (
     EXPERIMENTS,
     CompletionConfig,
     InvariantConfig,
-    SeparationConfig,
+    budget,
     check_completion,
     check_invariant,
-    check_separation,
-    dln_separation,
+    completion_target,
     run_completion,
     run_invariant,
-    run_separation,
 )
-from .plots import plot_completion, plot_invariant, plot_separation
+from .experiments_separation import (
+    MLPSeparationConfig,
+    SeparationConfig,
+    check_separation,
+    check_separation_mlp,
+    dln_separation,
+    dln_steps,
+    run_separation,
+    run_separation_mlp,
+)
+from .plots import plot_completion, plot_invariant, plot_separation, plot_separation_mlp
 from .separation import (
     log_linear_fit,
     mlp_separation,
@@ -68,18 +78,23 @@ __all__ = [
     "EXPERIMENTS",
     "CompletionConfig",
     "InvariantConfig",
+    "MLPSeparationConfig",
     "SeparationConfig",
+    "budget",
     "check_completion",
     "check_invariant",
     "check_separation",
+    "check_separation_mlp",
     "complete_compressed",
     "complete_full",
+    "completion_target",
     "compressed_descent",
     "compressed_step",
     "dln_backward",
     "dln_forward",
     "dln_gradients",
     "dln_separation",
+    "dln_steps",
     "end_to_end",
     "error_history",
     "gradient_descent",
@@ -92,13 +107,16 @@ __all__ = [
     "orthogonal_init",
     "orthogonal_matrix",
     "parameter_counts",
+    "plateau_steps",
     "plot_completion",
     "plot_invariant",
     "plot_separation",
+    "plot_separation_mlp",
     "relative_error",
     "run_completion",
     "run_invariant",
     "run_separation",
+    "run_separation_mlp",
     "separation_bound",
     "separation_by_layer",
     "spectral_factors",

@@ -45,8 +45,8 @@ def complete_full(phi, mask, *, depth, width, eps, lr, steps, generator, record_
     [(step, seconds, relative error)]."""
     d = phi.shape[0]
     weights = orthogonal_init([d] + [width] * (depth - 1) + [d], eps, generator, phi.device)
-    eye = torch.eye(d, dtype=DTYPE, device=phi.device)
-    descent = gradient_descent(weights, eye, lambda z: mask * (z - phi), steps=steps, lr=lr)
+    # X = I (None): saves the product W_1 I
+    descent = gradient_descent(weights, None, lambda z: mask * (z - phi), steps=steps, lr=lr)
     iterates = ((step, z) for step, _, z, _ in descent)
     return error_history(iterates, phi, steps=steps, record_every=record_every)
 

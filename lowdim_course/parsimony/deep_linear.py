@@ -18,9 +18,28 @@ float32's precision.
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 DTYPE = torch.float64
+
+
+def plateau_steps(depth: int, lr: float, sigma: float, eps: float) -> float:
+    """GD steps a depth-L DLN spends near its eps-orthogonal start before it fits a target
+    singular value sigma (the escape time of the balanced mode ds/dt = lr s^{L-1} (sigma - s^L)
+    with s(0) = eps, to leading order in eps):
+
+        1 / ((L - 2) lr sigma eps^{L-2})  for L >= 3,  ln(sigma / eps^2) / (2 lr sigma)  for L = 2.
+
+    For a generic (not target-aligned) orthogonal start GD takes some 1.2-1.4 times as long:
+    the first part of the climb goes at about half speed (tests/test_parsimony_plateau.py).
+    With a mask of observed fraction p (matrix completion), pass sigma = p sigma_i."""
+    if depth < 2:
+        raise ValueError(f"a plateau needs depth >= 2, got {depth}")
+    if depth == 2:
+        return math.log(sigma / eps**2) / (2 * lr * sigma)
+    return 1.0 / ((depth - 2) * lr * sigma * eps ** (depth - 2))
 
 
 def orthogonal_matrix(rows: int, cols: int, eps: float = 1.0, generator=None, device="cpu"):
@@ -59,10 +78,11 @@ def end_to_end(weights: list) -> torch.Tensor:
     return product
 
 
-def dln_forward(weights: list, x: torch.Tensor) -> list:
-    """The partial products [X, W_1 X, W_{2:1} X, ..., W_{L:1} X]."""
-    forward = [x]
-    for w in weights:
+def dln_forward(weights: list, x: torch.Tensor | None) -> list:
+    """The partial products [X, W_1 X, W_{2:1} X, ..., W_{L:1} X]; x = None stands for X = I
+    (factorisation and completion), which saves the product W_1 I."""
+    forward = [x, weights[0] if x is None else weights[0] @ x]
+    for w in weights[1:]:
         forward.append(w @ forward[-1])
     return forward
 
@@ -72,15 +92,16 @@ def dln_backward(weights: list, forward: list, g: torch.Tensor) -> list:
     partial products of `dln_forward`; the backward products are built on the way down."""
     back, grads = g, [None] * len(weights)
     for l in reversed(range(len(weights))):
-        grads[l] = back @ forward[l].T
-        back = weights[l].T @ back
+        grads[l] = back if forward[l] is None else back @ forward[l].T
+        if l > 0:  # W_1^T (...) would only feed a gradient with respect to X
+            back = weights[l].T @ back
     return grads
 
 
 def dln_gradients(weights: list, x: torch.Tensor, residual_fn):
     """Gradients of a loss of the end-to-end output Z = W_{L:1} X through the chain rule, with
-    G = dl/dZ = residual_fn(Z). Returns (gradients, Z, G): two matrix products per layer, no
-    autograd."""
+    G = dl/dZ = residual_fn(Z) (x = None: X = I). Returns (gradients, Z, G): about three matrix
+    products per layer, no autograd."""
     forward = dln_forward(weights, x)
     g = residual_fn(forward[-1])
     return dln_backward(weights, forward, g), forward[-1], g
@@ -89,7 +110,7 @@ def dln_gradients(weights: list, x: torch.Tensor, residual_fn):
 def gradient_descent(weights: list, x: torch.Tensor, residual_fn, *, steps, lr, weight_decay=0.0):
     """Full-batch gradient descent on a DLN, the algorithm the law of parsimony is about (so it
     is written out here rather than run through `train.train`): W_l <- W_l - lr (dl/dW_l +
-    weight_decay W_l), with dl/dZ = residual_fn(Z).
+    weight_decay W_l), with dl/dZ = residual_fn(Z) (x = None: X = I).
 
     Yields (step, weights, Z, G) for step = 0 ... steps: the weights at that step, before its
     update, their output Z = W_{L:1} x and G = residual_fn(Z)."""
@@ -103,7 +124,7 @@ def gradient_descent(weights: list, x: torch.Tensor, residual_fn, *, steps, lr, 
 
 def train_dln(
     weights: list,
-    x: torch.Tensor,
+    x: torch.Tensor | None,
     y: torch.Tensor,
     steps: int,
     lr: float,
@@ -113,7 +134,7 @@ def train_dln(
     snapshot_every: int = 0,
 ):
     """Full-batch gradient descent on 1/2 ||W_{L:1} x - y||_F^2 (or 1/2 ||mask o (W_{L:1} x - y)||^2
-    with a 0/1 mask, x = I for matrix completion), plus weight_decay/2 sum ||W_l||_F^2.
+    with a 0/1 mask, x = I or None for matrix completion), plus weight_decay/2 sum ||W_l||_F^2.
 
     Returns (final weights, losses every `record_every` steps as [(step, loss)], weight
     snapshots every `snapshot_every` steps as [(step, [W_l])])."""
@@ -149,20 +170,33 @@ def invariant_subspace(initial: list, trained: list, rank: int, eps: float, hist
       D_l(t) = W_l(t) - W_l(0) outside the final subspaces, ||D - U1 U1^T D V1 V1^T||_F / ||D||_F
       (at most the sine of the largest principal angle between the subspaces of the change at t
       and at T): 0 when learning stays in one fixed 2r-dimensional subspace from the start.
+
+    Over `history` it also records, per snapshot and layer, the 2r singular values of W_l(t) V1
+    (`learning_spectra`, those of the learning block) and the least and largest of the d - 2r
+    of W_l(t) V2 (`resting_range`): a compact record of every singular value's path.
     """
     k = 2 * rank
     out = {"untouched": [], "moved": [], "rank_gap": [], "leak": []}
+    learning, resting = [], []
     for l, (w0, wt) in enumerate(zip(initial, trained)):
         u, s, vh = torch.linalg.svd(wt - w0)
         u1, v1, v2 = u[:, :k], vh[:k].T, vh[k:].T
         out["untouched"].append(((torch.linalg.svdvals(wt @ v2) - eps).abs().max() / eps).item())
         out["moved"].append(((torch.linalg.svdvals(wt @ v1) - eps).abs().min() / eps).item())
         out["rank_gap"].append((s[k] / s[0]).item() if len(s) > k else 0.0)
-        leaks = [0.0]
+        leaks, learning_l, resting_l = [0.0], [], []
         for weights in history:
             change = weights[l] - w0
             if change.norm() > 0:
                 inside = u1 @ (u1.T @ change @ v1) @ v1.T
                 leaks.append(((change - inside).norm() / change.norm()).item())
+            learning_l.append(torch.linalg.svdvals(weights[l] @ v1))
+            rest = torch.linalg.svdvals(weights[l] @ v2)
+            resting_l.append(torch.stack([rest.min(), rest.max()]))
         out["leak"].append(max(leaks))
+        learning.append(learning_l)
+        resting.append(resting_l)
+    if history:  # (T, L, 2r) and (T, L, 2)
+        out["learning_spectra"] = torch.stack([torch.stack(x) for x in zip(*learning)]).cpu()
+        out["resting_range"] = torch.stack([torch.stack(x) for x in zip(*resting)]).cpu()
     return out

@@ -9,34 +9,38 @@ from .separation import separation_bound
 
 
 def plot_invariant(result: dict):
-    """Left: the loss; middle and right: singular values of the first and last layers."""
+    """Left: the loss, with each target singular value's predicted plateau (dotted); middle and
+    right: singular values of the first and last layers, the 2r of the learning block as lines
+    and the range of the d - 2r others as a band."""
     fig, axes = plots.subplots(1, 3, width=4.4, height=3.8)
     steps = np.asarray(result["steps"])
     axes[0].semilogy(steps, result["loss"], color=plots.OKABE_ITO[0])
+    for i, plateau in enumerate(result["plateaus"]):
+        label = "predicted plateaus" if i == 0 else None
+        axes[0].axvline(plateau, ls=":", lw=0.8, color=plots.OKABE_ITO[1], label=label)
     axes[0].set(xlabel="GD step", ylabel="loss", title="Incremental learning")
-    spectra = np.asarray(result["spectra"])  # (T, L, d)
-    k = 2 * result["rank"]
-    for ax, layer in zip(axes[1:], [0, spectra.shape[1] - 1]):
-        for i in range(spectra.shape[2]):
-            moving = i < k
-            ax.semilogy(
-                steps,
-                spectra[:, layer, i],
-                lw=1.2 if moving else 0.6,
-                color=plots.OKABE_ITO[5 if moving else 7],
-                alpha=1 if moving else 0.5,
-            )
+    axes[0].legend(fontsize=8)
+    learning = np.asarray(result["learning_spectra"])  # (T, L, 2r)
+    resting = np.asarray(result["resting_range"])  # (T, L, 2): least, largest
+    k, d = learning.shape[2], result["dim"]
+    for ax, layer in zip(axes[1:], [0, learning.shape[1] - 1]):
+        lines = ax.semilogy(steps, learning[:, layer], lw=1.2, color=plots.OKABE_ITO[5])
+        band = ax.fill_between(
+            steps, resting[:, layer, 0], resting[:, layer, 1], color="0.55", lw=2.5
+        )
+        labels = [f"the {k} of the learning block", "the other d - 2r"]
+        ax.legend([lines[0], band], labels, fontsize=8)
         ax.set(
             xlabel="GD step",
             ylabel="singular values",
-            title=f"Layer {layer + 1}: {k} move, {spectra.shape[2] - k} stay at eps",
+            title=f"Layer {layer + 1}: {k} move, {d - k} stay at eps",
         )
     return fig
 
 
 def plot_separation(result: dict):
-    """Left: D_l of the DLNs per eps; middle: measured ratio vs the bound; right: the MLP."""
-    fig, axes = plots.subplots(1, 3, width=4.4, height=3.8)
+    """Left: D_l of the DLNs per eps; right: the measured ratio per layer against the bound."""
+    fig, axes = plots.subplots(1, 2, width=4.6, height=3.8)
     eps_values = [float(e) for e in result["dln"]]
     for color, (eps, run) in zip(plots.OKABE_ITO[1:], result["dln"].items()):
         axes[0].semilogy(
@@ -45,7 +49,7 @@ def plot_separation(result: dict):
     axes[0].set(
         xlabel="layer l",
         ylabel=r"$D_l = \mathrm{tr}\,\Sigma_W^l / \mathrm{tr}\,\Sigma_B^l$",
-        title="Deep linear network",
+        title=f"Deep linear networks, depth {result['depth']}",
     )
     axes[0].legend(fontsize=8)
     grid = np.linspace(min(eps_values) * 0.8, max(eps_values) * 1.1, 50)
@@ -70,13 +74,37 @@ def plot_separation(result: dict):
         title="Decay rate against the bound",
     )
     axes[1].legend(fontsize=8)
-    mlp = result["mlp"]
-    axes[2].semilogy(mlp["separation"], "o-", color=plots.OKABE_ITO[2])
-    axes[2].set(
-        xlabel="layer l",
-        ylabel="$D_l$",
-        title=f"ReLU MLP on {mlp['dataset']} (R^2 {mlp['fit']['r2']:.2f})",
+    return fig
+
+
+def plot_separation_mlp(result: dict):
+    """Left: D_l across the hidden layers of the ReLU MLP with its log-linear fit; right: the
+    ratio D_l / D_l-1 that each layer achieves (a straight line in the left panel is a constant
+    ratio here)."""
+    fig, axes = plots.subplots(1, 2, width=4.6, height=3.8)
+    d_l = np.asarray(result["separation"], dtype=float)
+    layers = np.arange(len(d_l))
+    fit = result["fit"]
+    axes[0].semilogy(layers, d_l, "o-", color=plots.OKABE_ITO[2], label="measured")
+    # the fit runs over the hidden layers 1 ... L: log D_l = a + slope (l - 1)
+    intercept = np.log(d_l[1:]).mean() - fit["slope"] * (np.arange(1, len(d_l)) - 1).mean()
+    axes[0].semilogy(
+        layers[1:],
+        np.exp(intercept + fit["slope"] * (layers[1:] - 1)),
+        "--",
+        color="0.4",
+        label=f"log-linear fit (R^2 {fit['r2']:.2f})",
     )
+    axes[0].set(
+        xlabel="layer l (0: input)",
+        ylabel="$D_l$",
+        title=f"ReLU MLP on {result['dataset']}, train acc. {result['train_accuracy']:.3f}",
+    )
+    axes[0].legend(fontsize=8)
+    axes[1].bar(layers[1:], d_l[1:] / d_l[:-1], color=plots.OKABE_ITO[2])
+    axes[1].axhline(fit["ratio"], ls="--", color="0.4", label=f"fitted ratio {fit['ratio']:.2f}")
+    axes[1].set(xlabel="layer l", ylabel="$D_l / D_{l-1}$", title="Separation gained per layer")
+    axes[1].legend(fontsize=8)
     return fig
 
 
