@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -104,21 +104,11 @@ def config_for(experiment: Experiment, profile: str):
     return experiment.config.quick() if profile == "quick" else experiment.config.full()
 
 
-# Rehearsal configs of experiments whose config class has no `rehearsal()` classmethod yet:
-# name -> function(full config) -> rehearsal config. (parsimony's module is being rewritten;
-# this moves into MLPSeparationConfig.rehearsal() once it settles.)
-REHEARSALS = {
-    "parsimony_separation_mlp": lambda full: replace(full, train=full.train.rehearsal()),
-}
-
-
 def rehearsal_config(experiment: Experiment):
     """The full config shrunk for a rehearsal on miniature data: `config.rehearsal()`, derived
     from `full()` (fewer epochs, samples and runs; the same code path and models)."""
     if hasattr(experiment.config, "rehearsal"):
         return experiment.config.rehearsal()
-    if experiment.name in REHEARSALS:
-        return REHEARSALS[experiment.name](experiment.config.full())
     raise ValueError(
         f"{experiment.name} has no rehearsal config (only the experiments whose full profile "
         "needs a download have one; run the others with --profile full as they are)"

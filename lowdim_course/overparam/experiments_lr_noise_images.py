@@ -55,6 +55,8 @@ class ImagesConfig:
     width: int = 512  # the MLP's hidden units (ResNet18 keeps its own widths)
     depth: int = 1  # the MLP's hidden layers
     augment: bool = True  # random crop and flip (32x32 images; off for the 8x8 digits)
+    batch_size: int = 128
+    checkpoint_every: int = 10  # epochs
 
     def schedules(self) -> dict[str, TrainConfig]:
         """SGD with momentum 0.9, weight decay 1e-4, batch 128; lr 0.1 divided by 10 after 81
@@ -63,11 +65,11 @@ class ImagesConfig:
         same epochs."""
         base = TrainConfig(
             epochs=self.epochs,
-            batch_size=128,
+            batch_size=self.batch_size,
             momentum=0.9,
             weight_decay=1e-4,
             augment=self.augment,
-            checkpoint_every=10,
+            checkpoint_every=self.checkpoint_every,
         )
         return {
             LARGE: replace(
@@ -88,6 +90,8 @@ class PatchConfig:
     model: str = "wrn"  # or 'mlp' (quick profile: digits)
     width: int = 10  # the WRN's widen factor k, or the MLP's hidden units
     depth: int = 16  # the WRN's depth 6n + 4, or the MLP's hidden layers
+    batch_size: int = 128
+    checkpoint_every: int = 5  # epochs
 
     @property
     def network(self) -> str:
@@ -103,13 +107,13 @@ class PatchConfig:
         round the patch's class signal (+-0.1 on values near 1.25)."""
         base = TrainConfig(
             epochs=self.epochs,
-            batch_size=128,
+            batch_size=self.batch_size,
             momentum=0.9,
             nesterov=True,
             weight_decay=5e-4,
             augment=False,
             mixed_precision=False,
-            checkpoint_every=5,
+            checkpoint_every=self.checkpoint_every,
         )
         return {
             LARGE: replace(base, lr=0.1, schedule="step", milestones=(29 / 60,), gamma=0.04),
@@ -135,6 +139,15 @@ class LRNoiseImagesConfig:
     @classmethod
     def full(cls) -> LRNoiseImagesConfig:
         return cls(images=ImagesConfig("cifar10"), patch=PatchConfig("cifar10"), threads=0)
+
+    @classmethod
+    def rehearsal(cls) -> LRNoiseImagesConfig:
+        """The full config on miniature data: 2 epochs of batches of 16 for both parts, a
+        checkpoint every epoch, and WRN-16-1 (the same WideResNet) for the patch experiment."""
+        full, small = cls.full(), {"epochs": 2, "batch_size": 16, "checkpoint_every": 1}
+        return replace(
+            full, images=replace(full.images, **small), patch=replace(full.patch, **small, width=1)
+        )
 
 
 def lr_on_images(
