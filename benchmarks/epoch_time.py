@@ -24,7 +24,8 @@ from lowdim_course import models, plan, results, runtime
 from lowdim_course.data import synthetic_images
 from lowdim_course.train import TrainConfig, train
 
-PEAKS = {"A100": 312.0, "H100": 989.0, "H200": 989.0, "L40S": 362.0, "A10": 125.0}  # TFLOP/s
+# dense bf16 TFLOP/s: the plan's A100 and H100, and a few other GPUs
+PEAKS = {**plan.PEAK_TFLOPS, "H200": 989.0, "L40S": 362.0, "A10": 125.0}
 
 
 def peak_tflops(device: torch.device) -> tuple[str, float | None]:
