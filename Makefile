@@ -21,8 +21,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # The website in _build/html, every notebook executed; any warning or cell error fails it.
+# LOWDIM_WIDGETS=static: a widget cell puts its default output on the page (a static page
+# cannot run Python, so its sliders would do nothing); see lowdim_course/sliders.py.
+BOOK_ENV := $(QUICK) LOWDIM_WIDGETS=static
 book: $(STAMP)
-	env -u MPLBACKEND $(QUICK) $(BIN)/jupyter-book build . --builder html -W -n --keep-going
+	env -u MPLBACKEND $(BOOK_ENV) $(BIN)/jupyter-book build . --builder html -W -n --keep-going
 
 # ruff, unit tests, nbval over every lecture notebook, and the browser test of the site.
 # pytest exits 5 when it collected nothing: that is a broken suite, so say so and fail.

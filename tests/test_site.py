@@ -1,11 +1,19 @@
 """The website as a reader sees it: build the book (or reuse a fresh build), open every page of
 the table of contents in a real headless Chromium, and check what a reader would notice.
 
-Per page: it loads with a title and an h1, every image has loaded, no cell output holds a
-traceback, every exercise solution is folded away until clicked (and opens when clicked); lecture
-pages also have a Colab link and, when they pose an exercise, a solution. A screenshot of each
-page goes to _build/screenshots/. Needs Debian's `chromium` and `chromium-driver`
-(`.ci/install_browser.sh`); without them the test skips, except in CI, where it fails.
+The browser has no network: every host but 127.0.0.1 fails to resolve, and every request a page
+makes is logged and counted, so the site must carry all it loads (MathJax included).
+
+Per page: it loads with a title and an h1, no request leaves the machine, every image has loaded,
+the math is typeset (every math element rendered by MathJax, no raw \\( \\[ or $$ left in the
+text, and typeset math wherever the source has math), no cell output holds a traceback or a
+`<function ...>` repr, no glyph needs an emoji font, no printed line or code line needs sideways
+scrolling, every exercise solution is folded away until clicked (and opens when clicked). Lecture
+pages also have a Colab link, a solution when they pose an exercise, and a visible figure with a
+note in every widget cell (`sliders.show`). The status page marks each notebook in words.
+A screenshot of each page goes to _build/screenshots/, taken once the math is typeset. Needs
+Debian's `chromium` and `chromium-driver` (`.ci/install_browser.sh`); without them the test
+skips, except in CI, where it fails.
 """
 
 from __future__ import annotations
@@ -26,6 +34,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+import lowdim_course
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "_build"
@@ -111,7 +121,7 @@ def site() -> Path:
     if last_build_failed():
         command.append("--all")
     BUILD.mkdir(exist_ok=True)
-    env = dict(os.environ, LOWDIM_PROFILE="quick", LOWDIM_PROGRESS="0")
+    env = dict(os.environ, LOWDIM_PROFILE="quick", LOWDIM_PROGRESS="0", LOWDIM_WIDGETS="static")
     # The kernels need Jupyter's inline backend to put figures on the pages; agg draws nothing.
     env.pop("MPLBACKEND", None)
     try:
@@ -174,8 +184,12 @@ def browser():
     profile = tempfile.mkdtemp(prefix="lowdim-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    # A closed network: keep Chromium from reaching out (it retries forever otherwise).
+    # Every request, to be counted per page (Network.requestWillBeSent in the performance log).
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    # A closed network: no host but the loopback resolves, as on a train with no signal, and
+    # Chromium's own background traffic is off.
     for flag in [
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
         "--headless=new",
         "--no-sandbox",
         "--disable-gpu",
@@ -269,6 +283,164 @@ def expected_figures(notebook: Path) -> int:
     return sum(line == "plt.show()" for source in code for line in source.splitlines())
 
 
+def source_path(page: str) -> Path:
+    for suffix in SUFFIXES:
+        if (path := ROOT / f"{page}{suffix}").exists():
+            return path
+    raise FileNotFoundError(f"no source for {page}")
+
+
+def source_has_math(page: str) -> bool:
+    """Whether the page's prose (markdown, not code) has inline or display math."""
+    path = source_path(page)
+    if path.suffix == ".ipynb":
+        cells = json.loads(path.read_text())["cells"]
+        text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    else:
+        text = path.read_text()
+    text = re.sub(r"```.*?```", "", text, flags=re.S)  # code fences and code-cell blocks
+    text = re.sub(r"`[^`\n]*`", "", text)  # inline code
+    return bool(re.search(r"\$[^$\s]|\\\(|\\\[|\{math\}", text))
+
+
+def widget_cells(page: str) -> int:
+    """The code cells of a notebook that call `sliders.show` (one widget each)."""
+    path = source_path(page)
+    if path.suffix != ".ipynb":
+        return 0
+    cells = json.loads(path.read_text())["cells"]
+    return sum("sliders.show(" in "".join(c["source"]) for c in cells if c["cell_type"] == "code")
+
+
+def requests_elsewhere(driver, origin: str) -> list[str]:
+    """The URLs requested since the last call that are not on the local server (the
+    performance log is emptied by each read)."""
+    urls = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message.get("method") == "Network.requestWillBeSent":
+            url = message["params"]["request"]["url"]
+            if not url.startswith((origin, "data:", "blob:", "about:")):
+                urls.append(url)
+    return sorted(set(urls))
+
+
+def wait_for_math(driver) -> str | None:
+    """Wait until MathJax has typeset the page (if the page has math); None when done, else
+    what went wrong."""
+    if not driver.execute_script("return document.querySelector('.math') !== null"):
+        return None
+    started = wait_until(
+        lambda: driver.execute_script(
+            "return !!(window.MathJax && MathJax.startup && MathJax.startup.promise)"
+        ),
+        timeout=10,
+    )
+    if not started:
+        loaded = driver.execute_script(
+            "return Array.from(document.scripts).map(s => s.src).filter(s => /mathjax/i.test(s))"
+        )
+        return f"MathJax never started (its scripts: {loaded or 'none'})"
+    driver.set_script_timeout(30)
+    outcome = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "MathJax.startup.promise.then(() => done('ok'), e => done('failed: ' + e));"
+    )
+    return None if outcome == "ok" else f"MathJax {outcome}"
+
+
+# The text a reader reads: every text node outside code, scripts and typeset math.
+READER_TEXT = """
+const skip = 'pre, code, script, style, textarea, mjx-container, .highlight';
+const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+const parts = [];
+while (walker.nextNode()) {
+    const node = walker.currentNode;
+    if (!node.parentElement.closest(skip)) parts.push(node.textContent);
+}
+return parts.join(' ');
+"""
+RAW_MATH = re.compile(r"\\\(|\\\[|\$\$|\\begin\{")
+# Pictographs and dingbats (such as U+2705, the check mark myst-nb uses) need an emoji font.
+EMOJI = re.compile("[\u2600-\u27bf\U0001f000-\U0001faff]")
+
+
+def check_math(driver, page: str) -> list[str]:
+    problems = []
+    if failure := wait_for_math(driver):
+        problems.append(failure)
+    pending = driver.execute_script(
+        "return Array.from(document.querySelectorAll('.math'))"
+        ".filter(e => !e.querySelector('mjx-container')).map(e => e.textContent.slice(0, 60))"
+    )
+    if pending:
+        problems.append(f"{len(pending)} math element(s) not typeset, the first {pending[0]!r}")
+    typeset = driver.execute_script("return document.querySelectorAll('mjx-container').length")
+    if source_has_math(page) and not typeset:
+        problems.append("the source has math but the page shows no typeset formula")
+    text = driver.execute_script(READER_TEXT)
+    for match in list(RAW_MATH.finditer(text))[:3]:
+        around = text[max(0, match.start() - 30) : match.end() + 30].replace("\n", " ")
+        problems.append(f"raw LaTeX in the text: {around!r}")
+    if found := sorted(set(EMOJI.findall(text))):
+        problems.append(f"glyphs that need an emoji font: {' '.join(found)}")
+    return problems
+
+
+def check_outputs_read(driver) -> list[str]:
+    """No stray reprs, and no printed or code line wider than its box (sideways scrolling)."""
+    problems = []
+    reprs = driver.execute_script(
+        "return Array.from(document.querySelectorAll('.cell_output'))"
+        ".map(e => e.textContent).filter(t => t.includes('<function '))"
+    )
+    problems += [f"a cell output shows a function repr: {t.strip()[:80]!r}" for t in reprs]
+    wide = driver.execute_script(
+        "return Array.from(document.querySelectorAll('div.cell pre'))"
+        ".filter(p => p.offsetParent !== null && p.scrollWidth > p.clientWidth + 2)"
+        ".map(p => p.textContent.split('\\n').reduce((a, b) => b.length > a.length ? b : a))"
+    )
+    problems += [f"a line needs sideways scrolling: {line.strip()[:90]!r}" for line in wide]
+    return problems
+
+
+def check_widgets(driver, page: str) -> list[str]:
+    """Every widget cell has its note and, in the same cell, a figure that loaded."""
+    from selenium.webdriver.common.by import By
+
+    from lowdim_course.sliders import NOTE_CLASS
+
+    problems = []
+    expected = widget_cells(page)
+    notes = driver.find_elements(By.CSS_SELECTOR, f".cell_output .{NOTE_CLASS}")
+    if len(notes) != expected:
+        problems.append(
+            f"{len(notes)} widget note(s) on the page, {expected} widget cell(s) in the notebook"
+            " (was the book built with LOWDIM_WIDGETS=static, as `make book` does?)"
+        )
+    for n, note in enumerate(notes, 1):
+        figures = driver.execute_script(
+            "return Array.from(arguments[0].closest('div.cell').querySelectorAll('img'))"
+            ".filter(img => img.naturalWidth > 0 && img.getBoundingClientRect().height > 0)"
+            ".length",
+            note,
+        )
+        if not figures:
+            problems.append(f"widget cell {n} shows no figure (its note: {note.text[:60]!r})")
+    return problems
+
+
+def check_status_marks(driver) -> list[str]:
+    """The execution table's status column reads "ran" or "failed", one per notebook."""
+    from selenium.webdriver.common.by import By
+
+    marks = [e.text for e in driver.find_elements(By.CSS_SELECTOR, ".exec-ok, .exec-failed")]
+    notebooks = len(list((ROOT / "lectures").glob("*.ipynb")))
+    if len(marks) < notebooks or set(marks) - {"ran", "failed"}:
+        return [f"status marks {marks}: expected 'ran' or 'failed' for each of {notebooks}"]
+    return []
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_page(page, browser, server):
     """What a reader sees on one page of the table of contents."""
@@ -276,6 +448,7 @@ def test_page(page, browser, server):
     from selenium.webdriver.common.by import By
 
     assert (HTML / f"{page}.html").exists(), f"{page}: no {page}.html in the built site"
+    requests_elsewhere(browser, server)  # empty the log of the pages before
     try:
         browser.get(f"{server}/{page}.html")
     except TimeoutException:
@@ -289,8 +462,8 @@ def test_page(page, browser, server):
         ),
         timeout=20,
     )
+    problems = check_math(browser, page)
     screenshot(browser, SHOTS / f"{page.replace('/', '__')}.png")
-    problems = []
 
     title = browser.execute_script("return document.title").strip()
     h1 = [h.text.strip(" #¶\n") for h in browser.find_elements(By.TAG_NAME, "h1")]
@@ -305,6 +478,7 @@ def test_page(page, browser, server):
         ".map(img => img.getAttribute('src'))"
     )
     problems += [f"image did not load: {src}" for src in broken]
+    problems += check_outputs_read(browser)
 
     # textContent, not .text: outputs inside folded solutions or hidden cells count too.
     errors = browser.execute_script(
@@ -331,15 +505,28 @@ def test_page(page, browser, server):
         if shown < expected:
             problems.append(f"{shown} figure(s) in the cell outputs, expected {expected}")
 
-    if page.startswith("lectures/") and not browser.find_elements(By.CSS_SELECTOR, COLAB):
-        problems.append(
-            "no Colab launch link (a[href^='https://colab.research.google.com/github/'])"
-        )
+    if page.startswith("lectures/"):
+        links = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, COLAB)]
+        release = f"/blob/v{lowdim_course.__version__}/"
+        if not links:
+            problems.append(
+                "no Colab launch link (a[href^='https://colab.research.google.com/github/'])"
+            )
+        elif not all(release in link for link in links):
+            problems.append(f"the Colab link {links[0]} does not open release {release}")
     exercises = browser.find_elements(By.CSS_SELECTOR, "div.exercise")
     solutions = browser.find_elements(By.CSS_SELECTOR, "div.solution")
     if page.startswith("lectures/") and exercises and not solutions:
         problems.append(f"{len(exercises)} exercise(s) but no solution")
     problems += check_solutions(browser)
+    if page.startswith("lectures/"):
+        problems += check_widgets(browser, page)
+    if page == "book/status":
+        problems += check_status_marks(browser)
+    # Last: every request the page made, the clicks above included.
+    outside = requests_elsewhere(browser, server)
+    if outside:
+        problems.append(f"{len(outside)} request(s) left the machine: {', '.join(outside[:5])}")
 
     if problems:
         pytest.fail(f"{page}:\n  " + "\n  ".join(problems), pytrace=False)
