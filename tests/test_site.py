@@ -313,14 +313,14 @@ def widget_cells(page: str) -> int:
 
 
 def requests_elsewhere(driver, origin: str) -> list[str]:
-    """The URLs requested since the last call that are not on the local server (the
-    performance log is emptied by each read)."""
+    """The network URLs requested since the last call that are not on the local server (the
+    performance log is emptied by each read; Chromium's own chrome:// pages are not network)."""
     urls = []
     for entry in driver.get_log("performance"):
         message = json.loads(entry["message"])["message"]
         if message.get("method") == "Network.requestWillBeSent":
             url = message["params"]["request"]["url"]
-            if not url.startswith((origin, "data:", "blob:", "about:")):
+            if re.match(r"(https?|wss?|ftp)://", url) and not url.startswith(origin):
                 urls.append(url)
     return sorted(set(urls))
 
