@@ -68,6 +68,43 @@ def test_log_linear_fit_and_bound():
     fit = ps.log_linear_fit([8.0, 4.0, 2.0, 1.0])
     assert fit["ratio"] == pytest.approx(0.5) and fit["r2"] == pytest.approx(1.0)
     assert ps.separation_bound(0.3, 4) == pytest.approx(2 * 3 * 0.09)
+    np.testing.assert_allclose(ps.layer_ratios([8.0, 4.0, 1.0]), [0.5, 0.25])
+
+
+def test_predicted_ratio_range_and_input_dim():
+    """D_0 of d = N orthogonal samples of K classes is (d - K) / (K - 1), so d can be read off
+    it; the predicted per-layer range is eps^2 (1 - K / (d - K)) to eps^2."""
+    for dim, classes in [(30, 3), (100, 5), (9, 3)]:
+        x, labels, _ = ps.orthogonal_classification_data(dim, classes, torch.Generator())
+        d0 = ps.separation_by_layer([torch.eye(dim, dtype=torch.float64)], x, labels, classes)[0]
+        assert d0 == pytest.approx((dim - classes) / (classes - 1))
+        assert ps.input_dim(d0, classes) == dim
+    low, high = ps.separation_ratio_range(0.5, 30, 3)
+    assert high == 0.25 and low == pytest.approx(0.25 * 24 / 27)
+
+
+def test_ratio_range_on_an_ideal_parsimonious_network():
+    """A hand-built network with the structure the law of parsimony gives: W_1 has singular
+    value 1 on the K class directions, eps on d - 2K resting directions and c eps (c <= 1) on K
+    further within-class directions, and W_l = W_1 for l >= 2 (balanced). Its ratios lie in
+    `separation_ratio_range`: at its top for c = 1 (every within-class direction shrinks by eps
+    per layer); for c = 0 the K extra directions vanish in the first layer, whose ratio is the
+    bottom, eps^2 (d - 2K) / (d - K), and every later ratio is eps^2 again."""
+    dim, classes, eps = 12, 3, 0.3
+    x, labels, _ = ps.orthogonal_classification_data(dim, classes, torch.Generator().manual_seed(0))
+    means = torch.stack([x[:, labels == k].mean(1) for k in range(classes)], 1)
+    q, _ = torch.linalg.qr(torch.cat([means, torch.randn(dim, dim, dtype=torch.float64)], 1))
+    low, high = ps.separation_ratio_range(eps, dim, classes)
+    for c in [1.0, 0.5, 0.0]:
+        s = torch.full((dim,), eps, dtype=torch.float64)
+        s[:classes], s[classes : 2 * classes] = 1.0, c * eps
+        w = q @ torch.diag(s) @ q.T
+        ratios = ps.layer_ratios(ps.separation_by_layer([w] * 4, x, labels, classes))
+        assert ((ratios >= low * (1 - 1e-12)) & (ratios <= high * (1 + 1e-12))).all()
+        if c == 1.0:
+            np.testing.assert_allclose(ratios, high, rtol=1e-10)
+        if c == 0.0:
+            np.testing.assert_allclose(ratios, [low, high, high], rtol=1e-10)
 
 
 def test_invariant_subspace_on_a_tiny_run():
@@ -228,10 +265,19 @@ def test_check_separation_holds_on_the_tiny_run_and_fails_when_the_order_breaks(
     doctored["dln"]["0.5"]["final_loss"] = 1e-3
     with pytest.raises(claims.ClaimFailed, match=r"expected eps = 0\.5: the DLN reaches a global"):
         ps.check_separation(doctored, "quick")
-    # A larger eps whose features separate faster than those of eps = 0.5.
+    # One layer's ratio above eps^2: outside the predicted range.
     doctored = copy.deepcopy(stored)
-    doctored["dln"]["0.7"] = copy.deepcopy(stored["dln"]["0.5"])
-    doctored["dln"]["0.7"]["fit"]["ratio"] /= 2
+    d_l = doctored["dln"]["0.5"]["separation"]
+    d_l[-1] = d_l[-2] * 0.25 * 1.05
+    with pytest.raises(claims.ClaimFailed, match=r"expected eps = 0\.5: every layer's ratio"):
+        ps.check_separation(doctored, "full")
+    # A larger eps whose per-layer ratios are in its range but whose fitted ratio is below that
+    # of eps = 0.5.
+    doctored = copy.deepcopy(stored)
+    larger = copy.deepcopy(stored["dln"]["0.5"])
+    larger["separation"] = [larger["separation"][0] * (0.49 * 0.95) ** l for l in range(3)]
+    larger["fit"]["ratio"] = stored["dln"]["0.5"]["fit"]["ratio"] / 2
+    doctored["dln"]["0.7"] = larger
     with pytest.raises(claims.ClaimFailed, match=r"expected the larger eps, the slower the decay"):
         ps.check_separation(doctored, "full")
 
@@ -302,6 +348,83 @@ def test_check_completion_on_a_hand_built_result(tiny_result):
     doctored["final_error"]["compressed"] = 1e-4
     with pytest.raises(claims.ClaimFailed, match=r"expected the compressed network reaches"):
         ps.check_completion(doctored, "full")
+
+
+def sweep_result(**changes):
+    """A depth sweep's result as `depth_sweep` returns it, with the numbers of the quick run
+    rounded (rates 20%, 27%, 35%; depth-2 eps 1e-2 ... 1e-5; depth 3 from 1e-2)."""
+    errors = {"0.2": [0.39, 0.21, 0.12, 0.08], "0.27": [0.16, 0.04, 0.013, 0.0048],
+              "0.35": [0.062, 0.0097, 0.0024, 0.00062]}  # fmt: skip
+    nuclear = {"0.2": [1.011, 0.9954, 0.9954, 0.9972], "0.27": [1.027, 1.0035, 1.0006, 1.00008],
+               "0.35": [1.021, 1.0021, 1.0003, 1.00005]}  # fmt: skip
+    result = {
+        "rates": [0.2, 0.27, 0.35],
+        "eps_depth2": [1e-2, 1e-3, 1e-4, 1e-5],
+        "depth": 3,
+        "eps": 1e-2,
+        "depth2": {
+            r: [
+                {"error": e, "observed_residual": 1e-3, "nuclear_ratio": n}
+                for e, n in zip(errors[r], nuclear[r])
+            ]
+            for r in errors
+        },
+        "deep": {
+            r: {"error": e, "observed_residual": 1e-5, "nuclear_ratio": 1.00003}
+            for r, e in {"0.2": 0.035, "0.27": 5.4e-5, "0.35": 2.6e-5}.items()
+        },
+    }
+    result.update(changes)
+    return result
+
+
+def test_depth_sweep_runs_and_plots():
+    config = replace(ps.CompletionConfig.quick(), **TINY["parsimony_deep_completion"])
+    result = ps.depth_sweep(config, rates=(0.3, 0.5), eps_depth2=(1e-2, 1e-3))
+    assert list(result["depth2"]) == ["0.3", "0.5"] and len(result["depth2"]["0.5"]) == 2
+    for fit in [*result["depth2"]["0.3"], result["deep"]["0.5"]]:
+        assert set(fit) == {"error", "observed_residual", "nuclear_ratio"}
+        assert fit["error"] > 0 and fit["nuclear_ratio"] > 0
+    fig = ps.plot_depth_sweep(result)
+    for ax in fig.axes:
+        assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title()
+    plt.close(fig)
+
+
+def test_completion_fit_of_an_exact_interpolant():
+    """With every entry observed, depth 2 from a small start fits Phi: residual and error down
+    to the eps^2 = 1e-6 its resting directions keep, nuclear norm ratio 1 to within that."""
+    g = torch.Generator().manual_seed(9)
+    phi = ps.low_rank_target(12, 2, g)
+    mask = torch.ones(12, 12, dtype=torch.float64)
+    fit = ps.completion_fit(phi, mask, depth=2, eps=1e-3, lr=0.5, steps=400, generator=g)
+    assert fit["observed_residual"] < 1e-5 and fit["error"] < 1e-5
+    assert fit["nuclear_ratio"] == pytest.approx(1.0, abs=1e-4)
+
+
+def test_check_depth_sweep_on_a_hand_built_result():
+    result = sweep_result()
+    passes_live_and_as_json(ps.check_depth_sweep, result)
+    doctored = copy.deepcopy(result)
+    doctored["depth2"]["0.27"][2]["observed_residual"] = 0.05  # does not interpolate
+    with pytest.raises(claims.ClaimFailed, match=r"expected depth 2 fits the observed entries"):
+        ps.check_depth_sweep(doctored, "quick")
+    doctored = copy.deepcopy(result)
+    doctored["depth2"]["0.35"][3]["error"] = 0.01  # a smaller eps that does worse
+    with pytest.raises(claims.ClaimFailed, match=r"expected at every rate depth 2's error falls"):
+        ps.check_depth_sweep(doctored, "quick")
+    doctored = copy.deepcopy(result)
+    doctored["depth2"]["0.27"][3]["nuclear_ratio"] = 1.01  # stuck above ||Phi||_*
+    with pytest.raises(claims.ClaimFailed, match=r"nuclear norm falls towards"):
+        ps.check_depth_sweep(doctored, "quick")
+    doctored = copy.deepcopy(result)
+    doctored["deep"]["0.35"]["error"] = 1e-3  # depth 3 only 62x better
+    with pytest.raises(claims.ClaimFailed, match=r"by more than 100x .*35%: 62x"):
+        ps.check_depth_sweep(doctored, "quick")
+    doctored = copy.deepcopy(result)
+    doctored["deep"]["0.2"]["error"] = 0.1  # depth 3 worse than depth 2's best at 20%
+    with pytest.raises(claims.ClaimFailed, match=r"expected at 20%, depth 3 from eps = 0\.01"):
+        ps.check_depth_sweep(doctored, "quick")
 
 
 def test_low_rank_target_has_the_stated_spectrum():

@@ -51,6 +51,26 @@ def complete_full(phi, mask, *, depth, width, eps, lr, steps, generator, record_
     return error_history(iterates, phi, steps=steps, record_every=record_every)
 
 
+def completion_fit(phi, mask, *, depth, eps, lr, steps, generator) -> dict:
+    """Run the full network of `complete_full` (width d) and describe where it ends: the
+    relative error, the relative residual on the observed entries ||Omega o (W - Phi)||_F /
+    ||Omega o Phi||_F (does it interpolate?) and the nuclear norm ||W||_* over ||Phi||_* (is it
+    the minimum-nuclear-norm interpolant, which has a ratio of at most 1?)."""
+    d = phi.shape[0]
+    weights = orthogonal_init([d] * (depth + 1), eps, generator, phi.device)
+    descent = gradient_descent(weights, None, lambda z: mask * (z - phi), steps=steps, lr=lr)
+    w = None
+    for _, _, z, _ in descent:
+        w = z  # the end-to-end matrix after the last step
+    return {
+        "error": relative_error(w, phi),
+        "observed_residual": (
+            torch.linalg.matrix_norm(mask * (w - phi)) / torch.linalg.matrix_norm(mask * phi)
+        ).item(),
+        "nuclear_ratio": (torch.linalg.svdvals(w).sum() / torch.linalg.svdvals(phi).sum()).item(),
+    }
+
+
 def spectral_factors(phi, mask, width):
     """The outer factors of the compressed network: the top `width` left and right singular
     vectors of the rescaled observations Omega o Phi / p, an unbiased surrogate of Phi."""

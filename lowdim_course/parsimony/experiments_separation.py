@@ -3,7 +3,8 @@
 
 - `parsimony_progressive_separation`: DLNs trained from eps-orthogonal initialisations on
   orthogonal data (no download in either profile); D_l decays geometrically across the layers,
-  at a ratio near eps^2 and under the bound 2 (sqrt(K) + 1) eps^2 of Wang et al. (2023). Each
+  every layer's ratio within the range eps^2 (1 - K/(d - K)) to eps^2 that the law of parsimony
+  predicts (the seed slides' bound 2 (sqrt(K) + 1) eps^2 is recorded, not checked). Each
   DLN gets a step budget of its own: `plateau_margin` times the plateau length
   `plateau_steps(depth, lr, 1, eps)` (the targets Y X^T have singular values 1), at least `steps`.
 - `parsimony_separation_mlp`: D_l across the hidden layers of a ReLU MLP trained with the
@@ -26,11 +27,14 @@ from ..runtime import config_threads
 from ..train import TrainConfig, progress_enabled
 from .deep_linear import orthogonal_init, plateau_steps, train_dln
 from .separation import (
+    input_dim,
+    layer_ratios,
     log_linear_fit,
     mlp_separation,
     orthogonal_classification_data,
     separation_bound,
     separation_by_layer,
+    separation_ratio_range,
 )
 
 
@@ -102,30 +106,40 @@ def run_separation(
 
 
 def check_separation(result: dict, profile: str) -> list[str]:
-    """Progressive separation in the DLNs: for every eps, log D_l is linear across the trained
-    layers, the per-layer ratio is at most the bound 2 (sqrt(K) + 1) eps^2 and the DLN reaches
-    a global minimum; the larger eps, the slower the decay. The same thresholds in both
-    profiles."""
+    """Progressive separation in the DLNs: for every eps the DLN reaches a global minimum, log
+    D_l is linear across the trained layers, and every layer's ratio D_l+1 / D_l lies in the
+    range the law of parsimony predicts, eps^2 (1 - K/(d - K)) to eps^2 (`separation_ratio_range`;
+    d read off D_0, see `input_dim`); the larger eps, the slower the decay. The per-layer range
+    is the sharp claim: 11% wide in the quick profile (d = 30, K = 3), 5% in the full one
+    (d = 100, K = 5), where the measured ratios are 0.975-0.997 eps^2. The slides' bound
+    2 (sqrt(K) + 1) eps^2 is not a claim here: it is 5.5-6.5 times the predicted ratio, and at
+    eps = 0.5, K = 3 it exceeds 1. The same thresholds in both profiles."""
     lines = []
+    classes = int(result["classes"])
     runs = sorted(result["dln"].items(), key=lambda item: float(item[0]))
     for eps, run in runs:
-        r2, ratio = float(run["fit"]["r2"]), float(run["fit"]["ratio"])
-        bound, loss = float(run["bound"]), float(run["final_loss"])
+        r2, loss = float(run["fit"]["r2"]), float(run["final_loss"])
+        e = float(eps)
+        dim = input_dim(run["separation"][0], classes)
+        low, high = separation_ratio_range(e, dim, classes)
+        ratios = layer_ratios(run["separation"])
         lines += [
+            claim(
+                loss < 1e-8,
+                f"eps = {eps}: the DLN reaches a global minimum (final loss < 1e-8)",
+                f"final loss {loss:.1e}",
+            ),
             claim(
                 r2 > 0.95,
                 f"eps = {eps}: log D_l is linear in the layer (R^2 > 0.95)",
                 f"R^2 {r2:.5f}",
             ),
             claim(
-                ratio <= bound,
-                f"eps = {eps}: the ratio D_l+1 / D_l is at most the bound 2 (sqrt(K) + 1) eps^2",
-                f"ratio {ratio:.4f}, bound {bound:.4f}",
-            ),
-            claim(
-                loss < 1e-8,
-                f"eps = {eps}: the DLN reaches a global minimum (final loss < 1e-8)",
-                f"final loss {loss:.1e}",
+                bool(((ratios >= low) & (ratios <= high)).all()),
+                f"eps = {eps}: every layer's ratio D_l+1 / D_l lies in the predicted range "
+                f"eps^2 (1 - K/(d - K)) to eps^2, [{low:.4f}, {high:.4f}] "
+                f"(d = {dim}, K = {classes})",
+                "ratios / eps^2 " + ", ".join(f"{r / e**2:.4f}" for r in ratios),
             ),
         ]
     ratios = [float(run["fit"]["ratio"]) for _, run in runs]

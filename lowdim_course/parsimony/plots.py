@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import plots
-from .separation import separation_bound
+from .separation import input_dim, layer_ratios, separation_ratio_range
 
 
 def plot_invariant(result: dict):
@@ -39,39 +39,32 @@ def plot_invariant(result: dict):
 
 
 def plot_separation(result: dict):
-    """Left: D_l of the DLNs per eps; right: the measured ratio per layer against the bound."""
+    """Left: D_l of the DLNs per eps; right: each layer's ratio D_l+1 / D_l over eps^2, against
+    the range [1 - K / (d - K), 1] the law of parsimony predicts (`separation_ratio_range`)."""
     fig, axes = plots.subplots(1, 2, width=4.6, height=3.8)
-    eps_values = [float(e) for e in result["dln"]]
+    k = result["classes"]
+    lowest = 1.0
     for color, (eps, run) in zip(plots.OKABE_ITO[1:], result["dln"].items()):
         axes[0].semilogy(
             run["separation"], "o-", color=color, label=f"eps = {eps} (R^2 {run['fit']['r2']:.3f})"
         )
+        e = float(eps)
+        ratios = layer_ratios(run["separation"]) / e**2
+        axes[1].plot(range(len(ratios)), ratios, "o-", color=color, label=f"eps = {eps}")
+        low, _ = separation_ratio_range(e, input_dim(run["separation"][0], k), k)
+        lowest = min(lowest, low / e**2)
     axes[0].set(
         xlabel="layer l",
         ylabel=r"$D_l = \mathrm{tr}\,\Sigma_W^l / \mathrm{tr}\,\Sigma_B^l$",
         title=f"Deep linear networks, depth {result['depth']}",
     )
     axes[0].legend(fontsize=8)
-    grid = np.linspace(min(eps_values) * 0.8, max(eps_values) * 1.1, 50)
-    k = result["classes"]
-    axes[1].plot(
-        grid,
-        [separation_bound(e, k) for e in grid],
-        "k--",
-        label=r"bound $2(\sqrt{K}+1)\varepsilon^2$",
-    )
-    axes[1].plot(grid, grid**2, ":", color="0.5", label=r"$\varepsilon^2$")
-    axes[1].plot(
-        eps_values,
-        [r["fit"]["ratio"] for r in result["dln"].values()],
-        "o",
-        color=plots.OKABE_ITO[5],
-        label="measured $D_{l+1}/D_l$",
-    )
+    axes[1].axhspan(lowest, 1.0, color="0.88", label="predicted range")
     axes[1].set(
-        xlabel=r"initialisation scale $\varepsilon$",
-        ylabel="decay ratio per layer",
-        title="Decay rate against the bound",
+        xlabel="layer l",
+        ylabel=r"$(D_{l+1}/D_l)\,/\,\varepsilon^2$",
+        title=r"Per-layer ratio against $\varepsilon^2$",
+        ylim=(lowest - 0.02, 1.02),
     )
     axes[1].legend(fontsize=8)
     return fig
@@ -126,4 +119,33 @@ def plot_completion(result: dict):
     ax2.set(
         xlabel="wall-clock time (s)", ylabel="relative error", title="The same runs against time"
     )
+    return fig
+
+
+def plot_depth_sweep(result: dict):
+    """Left: relative error of depth 2 against its eps, one line per sampling rate, with depth
+    L from its eps (squares); right: depth 2's nuclear norm over ||Phi||_*, minus 1."""
+    fig, (ax, ax2) = plots.subplots(1, 2, width=4.6, height=3.8)
+    eps2 = [float(e) for e in result["eps_depth2"]]
+    depth, eps = result["depth"], float(result["eps"])
+    for color, rate in zip(plots.OKABE_ITO[1:], result["rates"]):
+        two = result["depth2"][str(rate)]
+        ax.loglog(eps2, [f["error"] for f in two], "o-", color=color, label=f"depth 2, {rate:.0%}")
+        ax.loglog([eps], [result["deep"][str(rate)]["error"]], "s", color=color, ms=8, mfc="none")
+        excess = [f["nuclear_ratio"] - 1 for f in two]
+        ax2.semilogx(eps2, excess, "o-", color=color, label=f"{rate:.0%} observed")
+    ax.plot([], [], "s", color="0.3", mfc="none", label=f"depth {depth} from eps = {eps:g}")
+    ax.set(
+        xlabel=r"initialisation scale $\varepsilon$ of depth 2",
+        ylabel=r"relative error $\|W - \Phi\|_F / \|\Phi\|_F$",
+        title="Depth 2 against its initialisation",
+    )
+    ax.legend(fontsize=8)
+    ax2.axhline(0, color="0.5", lw=0.8)
+    ax2.set(
+        xlabel=r"initialisation scale $\varepsilon$ of depth 2",
+        ylabel=r"$\|W\|_* / \|\Phi\|_* - 1$",
+        title="Nuclear norm of depth 2",
+    )
+    ax2.legend(fontsize=8)
     return fig

@@ -1,10 +1,14 @@
 """Progressive separation: how the classes separate from layer to layer.
 
 D_l = tr(Sigma_W^l) / tr(Sigma_B^l), the within- over the between-class scatter of the features
-of layer l. He & Su (2022) observed that log D_l falls linearly in l in trained networks; Wang
-et al. (2023) prove D_{l+1}/D_l <= 2 (sqrt(K) + 1) eps^2 for a DLN trained from the
-eps-orthogonal initialisation on orthogonal data, a consequence of the law of parsimony. This
-module measures D_l in a DLN and in a ReLU MLP, fits the log-linear law, and states the bound.
+of layer l: the trace ratio of the seed slides and of Wang et al. (2023). He & Su (2023)
+measure separation with tr(Sigma_W Sigma_B^+) instead ("separation fuzziness") and observe that
+its log falls linearly in l in trained networks. For a DLN trained from the eps-orthogonal
+initialisation on orthogonal data the law of parsimony predicts the trace ratio's decay:
+D_{l+1}/D_l lies between eps^2 (1 - K/(d - K)) and eps^2 (`separation_ratio_range`). The seed
+slides quote the looser bound D_{l+1}/D_l <= 2 (sqrt(K) + 1) eps^2 (`separation_bound`) from a
+preprint of Wang et al.; the published paper states its compression result differently. This
+module measures D_l in a DLN and in a ReLU MLP, fits the log-linear law, and states both.
 """
 
 from __future__ import annotations
@@ -43,8 +47,38 @@ def log_linear_fit(values) -> dict:
 
 
 def separation_bound(eps: float, classes: int) -> float:
-    """The bound D_{l+1}/D_l <= 2 (sqrt(K) + 1) eps^2 of Wang et al. (2023) for a trained DLN."""
+    """The bound D_{l+1}/D_l <= 2 (sqrt(K) + 1) eps^2 as the seed slides state it (Wang et al.
+    2023, preprint); at K = 3 it exceeds 1 from eps = 0.43 on."""
     return 2 * (math.sqrt(classes) + 1) * eps**2
+
+
+def separation_ratio_range(eps: float, dim: int, classes: int) -> tuple[float, float]:
+    """The per-layer ratio D_{l+1}/D_l that the law of parsimony predicts for a balanced DLN at
+    a global minimum, trained from the eps-orthogonal start on d = N orthogonal samples of K
+    classes: between eps^2 (1 - K / (d - K)) and eps^2.
+
+    The within-class scatter of layer l is sum_i s_i^(2l) a_i and the between-class scatter
+    sum_i s_i^(2l) b_i, over the singular values s_i of W_1 (balancedness makes W_{l:1}^T W_{l:1}
+    = (W_1^T W_1)^l) with a_i, b_i the within- and between-class energy of the data along the
+    i-th right singular vector. The d - 2K resting directions have s = eps, a = 1, b = 0; the K
+    learned directions carry the class means with s = 1; the other K learning directions hold
+    within-class energy only, with s <= eps. So every layer multiplies the within-class scatter
+    by eps^2 on d - 2K of its d - K directions and by at most eps^2 on the rest, and leaves the
+    between-class scatter alone (the notebook derives it)."""
+    return eps**2 * (1 - classes / (dim - classes)), eps**2
+
+
+def input_dim(d0: float, classes: int) -> int:
+    """d, read off D_0 = (d - K) / (K - 1), the trace ratio of d = N orthogonal samples of K
+    balanced classes (the input of the separation experiment), so that a stored result gives
+    the predicted range of `separation_ratio_range` without a separate record of d."""
+    return round(d0 * (classes - 1)) + classes
+
+
+def layer_ratios(separation) -> np.ndarray:
+    """D_{l+1}/D_l for l = 0 ... L-2, from D_0 ... D_{L-1}."""
+    d_l = np.asarray(separation, dtype=float)
+    return d_l[1:] / d_l[:-1]
 
 
 def orthogonal_classification_data(dim: int, classes: int, generator=None):
