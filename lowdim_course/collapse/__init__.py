@@ -26,8 +26,9 @@ Experiments (quick profile: scikit-learn digits or free features, CPU, one torch
 - `collapse_random_labels`: digits with random labels: memorised, chance test accuracy, and
   NC1 still falls.
 - `collapse_transfer`: MLPs pretrained (several variants, several checkpoints each) on digits
-  0-4; on the held-out digits 5-9, NC1 of the features against the 5-shot linear-probe
-  accuracy.
+  0-4; on the held-out digits 5-9, NC1 of the features (on one half of their training samples)
+  against the 5-shot linear-probe accuracy (shots drawn from the other half, scored on their
+  test set).
 
 Computations on features run in float64.
 """

@@ -94,11 +94,32 @@ def run_tpt(config: TPTConfig, *, device="cpu", seed=0, progress=None, checkpoin
     }
 
 
+def _record_at(history: list[dict], epoch) -> dict:
+    """The measured record of `epoch` in a training history."""
+    return next(r for r in history if r["epoch"] == epoch and "nc1" in r)
+
+
+# (statistic, its name in the claims) for NC2 of the class means and of the classifier rows
+NC2_STATISTICS = {
+    "means": (("means_angle_error", "mean |cos + 1/(K-1)|"), ("means_equinorm", "norm spread")),
+    "classifier": (
+        ("classifier_angle_error", "mean |cos + 1/(K-1)|"),
+        ("classifier_equinorm", "norm spread"),
+    ),
+}
+
+
 def check_tpt(result: dict, profile: str) -> list[str]:
-    """collapse_tpt: the network reaches 100% training accuracy, NC1 then falls at least 10x by
-    the end, and the network agrees with the nearest-class-mean rule (NC4) on all but at most
-    1% of the training samples. Same thresholds in both profiles."""
+    """collapse_tpt: the network reaches 100% training accuracy; over the terminal phase (from
+    the first epoch at 100% training accuracy to the end) NC1 falls at least 10x, the class
+    means and the classifier rows approach equal norms and the simplex angle (NC2: their mean
+    |cos + 1/(K-1)| and their norm spread each fall at least 2x) and the classifier aligns with
+    the means (NC3 falls at least 5x). Sanity check, not a phenomenon: at the end the network
+    and the nearest-class-mean rule disagree on at most 1% of the training samples (NC4; nearly
+    automatic once every training sample is classified correctly and the features cluster).
+    Same thresholds in both profiles."""
     drop_min, nc4_max = by_profile(profile, 10, 10), by_profile(profile, 0.01, 0.01)
+    nc2_drop, nc3_drop = by_profile(profile, 2, 2), by_profile(profile, 5, 5)
     tpt_epoch = result["tpt_epoch"]
     lines = [
         claim(
@@ -117,12 +138,39 @@ def check_tpt(result: dict, profile: str) -> list[str]:
             f"NC1 {nc1_at_tpt:.3g} at epoch {tpt_epoch} -> {nc1_final:.3g} ({drop:.1f}x)",
         )
     )
-    nc4 = float(result["final"]["nc4"])
+    start, final = _record_at(result["history"], tpt_epoch), result["final"]
+    for frame, statistics in NC2_STATISTICS.items():
+        drops = {key: float(start[key]) / float(final[key]) for key, _ in statistics}
+        lines.append(
+            claim(
+                all(d >= nc2_drop for d in drops.values()),
+                f"NC2 of the {'class means' if frame == 'means' else 'classifier rows'}: their "
+                f"mean |cos + 1/(K-1)| and their norm spread each fall at least {nc2_drop}x "
+                "over the terminal phase",
+                "; ".join(
+                    f"{words} {float(start[key]):.3g} -> {float(final[key]):.3g} "
+                    f"({drops[key]:.1f}x)"
+                    for key, words in statistics
+                ),
+            )
+        )
+    nc3_start, nc3_final = float(start["nc3"]), float(final["nc3"])
+    lines.append(
+        claim(
+            nc3_start / nc3_final >= nc3_drop,
+            f"NC3: the classifier aligns with the class means, NC3 falls at least {nc3_drop}x "
+            "over the terminal phase",
+            f"NC3 {nc3_start:.3g} at epoch {tpt_epoch} -> {nc3_final:.3g} "
+            f"({nc3_start / nc3_final:.1f}x)",
+        )
+    )
+    nc4 = float(final["nc4"])
     lines.append(
         claim(
             nc4 <= nc4_max,
-            f"the network and the nearest-class-mean rule disagree on at most {nc4_max:.0%} of "
-            "the training samples at the end (NC4)",
+            "sanity check (nearly automatic at 100% training accuracy): the network and the "
+            f"nearest-class-mean rule disagree on at most {nc4_max:.0%} of the training samples "
+            "at the end (NC4)",
             f"NC4 {nc4:.2%}",
         )
     )

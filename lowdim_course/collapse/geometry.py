@@ -71,8 +71,9 @@ def nc_metrics(
     - `nc4` = fraction of samples where argmax_k (W h + b)_k differs from the nearest class mean
       (NC4, the network behaves like the nearest-class-mean classifier);
     - `accuracy` = fraction where argmax_k (W h + b)_k = y.
-    All are 0 for a collapsed configuration, scale-invariant, and invariant to relabelling the
-    classes (permuting the rows of W and b along with the labels).
+    For a collapsed configuration every statistic but `accuracy` is 0 (`accuracy` is 1). All
+    are scale-invariant and invariant to relabelling the classes (permuting the rows of W and b
+    along with the labels).
     """
     h = features.detach().to(DTYPE)
     y = labels.to(h.device).long()
