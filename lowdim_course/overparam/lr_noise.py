@@ -124,7 +124,8 @@ class BatchedMLP(nn.Module):
     `models.build("mlp", ..., depth=1)` networks, whose initial weights it copies.
 
     `split=k` cuts the hidden layer in two halves: the first reads only inputs [:k], the second
-    only inputs [k:], and the output adds them, f(x) = g(x[:k]) + h(x[k:]). The first layer is
+    only inputs [k:], and the output adds them, f(x) = g(x[:k]) + h(x[k:]): the decoupled
+    network N_U(x1) + N_V(x2) of Li, Wei & Ma's analysis. The first layer is
     then held as its two blocks (`w1[0]`, `w1[1]`): the weights between a half and the other
     half's inputs do not exist, which halves the first layer's arithmetic. `negative_slope`
     makes the units leaky ReLUs (0 is the plain ReLU)."""
