@@ -15,7 +15,8 @@ trains the network and u; the squared error, with the network's hard prediction 
 fixed, trains v only. So v_ik (k != y_i) grows only where the network predicts class k instead
 of the given label: its target is v_ik^2 -> 1 there and 0 elsewhere, a sparse correction by
 construction. (The authors' released code leaves U attached in the squared error, so there u
-also feels it; the paper's description, followed here, trains u by the cross-entropy.) u, v
+also feels that term; we follow the split as described, u by the cross-entropy alone, and have
+not measured the difference.) u, v
 start at N(0, init_std^2) entries and are trained by SGD without momentum or weight decay at
 their own fixed learning rates, through the package's training loop
 (`train(..., per_sample=SOP)`). The published CIFAR results (SOP+) add a consistency term
