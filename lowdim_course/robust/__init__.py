@@ -6,10 +6,13 @@ You 2022) models it with per-sample terms u_i * u_i - v_i * v_i whose implicit b
 - `noise`: symmetric and asymmetric label noise, the noisy digits, CIFAR-10N's human label sets
   and the seed's published table;
 - `hadamard`: the linear model y = J theta* + s*, gradient descent with the Hadamard product
-  u o u - v o v, its effective l1 weight, and the convex l1 problem it solves;
-- `sop`: SOP's per-sample corrections for networks, the ROC AUC of ||s_i||, and training with
-  noisy labels through `train.train`;
-- `experiments`: `robust_linear`, `robust_overfitting`, `robust_sop`, the `EXPERIMENTS` dict and
+  u o u - v o v, its effective l1 weight, the convex l1 problem it approaches as tau -> 0 and
+  the exact implicit problem it solves at finite tau;
+- `sop`: SOP's per-sample corrections for networks (the paper's, `SOP`, and a logit-space
+  comparison, `LogitSOP`), the ROC AUC of ||s_i||, and training with noisy labels through
+  `train.train`;
+- `experiments`: `robust_linear`, `robust_lambda`, `robust_overfitting`, `robust_sop`, the
+  `EXPERIMENTS` dict and
   the lecture's claims about them (`check_*`, the `CHECKS` dict);
 - `plots`: their figures.
 """
@@ -17,21 +20,32 @@ You 2022) models it with per-sample terms u_i * u_i - v_i * v_i whose implicit b
 from .experiments import (
     CHECKS,
     EXPERIMENTS,
+    LAMBDA_FIGURES,
     LINEAR_FIGURES,
     OVERFITTING_FIGURES,
     SOP_FIGURES,
+    LambdaConfig,
     LinearConfig,
     NoisyTrainingConfig,
     OverfittingConfig,
     SOPConfig,
+    check_lambda,
     check_linear,
     check_overfitting,
     check_sop,
+    run_lambda,
     run_linear,
     run_overfitting,
     run_sop,
 )
-from .hadamard import DTYPE, effective_l1_weight, hadamard_gd, l1_regularized, linear_problem
+from .hadamard import (
+    DTYPE,
+    effective_l1_weight,
+    hadamard_gd,
+    hadamard_regularized,
+    l1_regularized,
+    linear_problem,
+)
 from .noise import (
     CIFAR10_FLIPS,
     CIFAR10N_NOISE_RATES,
@@ -44,8 +58,8 @@ from .noise import (
     standardized_digits,
     symmetric_noise,
 )
-from .plots import plot_linear, plot_overfitting, plot_sop
-from .sop import SOP, build_network, memorisation_probe, roc_auc, train_with_noise
+from .plots import plot_lambda, plot_linear, plot_overfitting, plot_sop
+from .sop import SOP, LogitSOP, build_network, memorisation_probe, roc_auc, train_with_noise
 
 __all__ = [
     "CHECKS",
@@ -56,30 +70,37 @@ __all__ = [
     "DIGITS_FLIPS",
     "DTYPE",
     "EXPERIMENTS",
+    "LAMBDA_FIGURES",
     "LINEAR_FIGURES",
     "OVERFITTING_FIGURES",
     "SOP",
     "SOP_FIGURES",
+    "LambdaConfig",
     "LinearConfig",
+    "LogitSOP",
     "NoisyTrainingConfig",
     "OverfittingConfig",
     "SOPConfig",
     "asymmetric_noise",
     "build_network",
+    "check_lambda",
     "check_linear",
     "check_overfitting",
     "check_sop",
     "effective_l1_weight",
     "hadamard_gd",
+    "hadamard_regularized",
     "l1_regularized",
     "linear_problem",
     "load_cifar10n",
     "memorisation_probe",
     "noisy_data",
+    "plot_lambda",
     "plot_linear",
     "plot_overfitting",
     "plot_sop",
     "roc_auc",
+    "run_lambda",
     "run_linear",
     "run_overfitting",
     "run_sop",

@@ -61,6 +61,49 @@ def _plot_sweep(fig, ax, result: dict):
     fig.colorbar(image, ax=ax, fraction=0.046, label="log10 error")
 
 
+def plot_lambda(result: dict):
+    """Left: the l1 solution's error without dense noise over lambda; right: with dense noise,
+    GD's distance to the exact implicit problem and to the l1 problem over lambda' / lambda."""
+    fig, axes = plots.subplots(1, 2, width=5.2, height=3.8)
+    lam = float(result["lambda"])
+    for k, trial in enumerate(result["trials"]):
+        first = k == 0
+        axes[0].semilogy(
+            result["noiseless_lambdas"],
+            np.maximum(np.asarray(trial["noiseless_l1_error"]), 1e-17),
+            "o-",
+            color=plots.OKABE_ITO[1],
+            alpha=0.7,
+            label="l1 solution" if first else None,
+        )
+        axes[1].semilogy(
+            result["factors"],
+            trial["gd_vs_exact"],
+            "o-",
+            color=plots.OKABE_ITO[0],
+            alpha=0.7,
+            label="exact implicit problem H" if first else None,
+        )
+        axes[1].semilogy(
+            result["factors"],
+            trial["gd_vs_l1"],
+            "s--",
+            color=plots.OKABE_ITO[1],
+            alpha=0.7,
+            label="l1 problem" if first else None,
+        )
+    axes[0].axvline(lam, color="0.5", ls=":", label=f"lambda of GD = {lam:g}")
+    axes[0].set_xscale("log")
+    axes[0].set(xlabel=r"$\lambda$", ylabel=r"$\|\theta - \theta^*\| / \|\theta^*\|$",
+                title="No dense noise: any large lambda recovers")  # fmt: skip
+    axes[0].legend(fontsize=8)
+    axes[1].set_xscale("log")
+    axes[1].set(xlabel=r"$\lambda' / \lambda$", ylabel="relative distance to GD's theta",
+                title="Dense noise: GD solves H at its own lambda")  # fmt: skip
+    axes[1].legend(fontsize=8)
+    return fig
+
+
 def plot_overfitting(result: dict):
     """Test accuracy, agreement with the noisy labels and memorised corrupted labels per epoch."""
     fig, ax = plots.subplots(width=6.4, height=4.0)
