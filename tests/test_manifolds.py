@@ -368,10 +368,53 @@ def test_experiment_runs_and_plots(name):
 def test_resources_with_real_networks_runs():
     """The full profile trains real networks instead of using the kernel; a tiny version."""
     config = replace(mf.ResourcesConfig.quick(), **TINY["manifolds_resources"], model="network",
-                     width=32, time=20)  # fmt: skip
+                     width=32, time=20, times=(10.0, 20.0, 30.0))  # fmt: skip
     result = mf.run_resources(config, seed=0, progress=False)
     assert np.asarray(result["test_error"]).shape == (2, 2)
+    assert np.asarray(result["test_error_by_time"]).shape == (2, 2, 3)
+    assert np.asarray(result["train_error_by_time"]).shape == (2, 2, 3)
+    # the map is the reading at `time`, the second of `times`
+    by_time = np.asarray(result["test_error_by_time"])
+    np.testing.assert_allclose(result["test_error"], by_time[..., 1])
     assert len(mf.required_depths(result, tolerance=1.0)) == 2
+    assert mf.required_times(result, tolerance=1.0).tolist() == [[10.0, 10.0], [10.0, 10.0]]
+
+
+def test_network_trial_reads_the_run_it_continues():
+    """Reading a network at 10 and 30 steps gives, at 30, what 30 steps from the same start give."""
+    pair = mf.winding_pair(0.5, 3)
+    config = replace(mf.ResourcesConfig.quick(), width=32, dense=20, model="network")
+    runs = [
+        mf.network_trial(pair, depth=2, samples=30, times=times, config=config,
+                         generator=torch.Generator().manual_seed(3), device="cpu")
+        for times in ((10.0, 30.0), (30.0,))
+    ]  # fmt: skip
+    assert len(runs[0]["test_error"]) == len(runs[0]["train_error"]) == 2
+    assert runs[0]["test_error"][1] == pytest.approx(runs[1]["test_error"][0], abs=0.05)
+    assert runs[0]["train_error"][1] == pytest.approx(runs[1]["train_error"][0], abs=0.05)
+
+
+def test_kernel_flow_errors_at_several_times_are_the_flow_at_each():
+    pair = mf.winding_pair(0.3, 5)
+    times = [10.0, 100.0, 1e4]
+    many = mf.kernel_flow_errors(pair, 4, 60, times, 50, torch.Generator().manual_seed(1))
+    for k, t in enumerate(times):
+        one = mf.classify_by_kernel_flow(pair, 4, 60, t, 50, torch.Generator().manual_seed(1))
+        assert one == {key: values[k] for key, values in many.items()}
+    # by hand, with kernel_flow: the training error at the last time
+    x, y = pair.sample(60, torch.Generator().manual_seed(1))
+    train, _ = mf.kernel_flow(mf.ntk_profile(mf.angles_between(x, x), 4), None, -y, 1e4)
+    assert many["train_rms"][-1] == pytest.approx(train.pow(2).mean().sqrt().item(), abs=1e-9)
+    assert many["train_rms"][0] > many["train_rms"][1] > many["train_rms"][2]
+
+
+def test_resources_times_must_increase_and_contain_the_map_time():
+    with pytest.raises(ValueError, match="times"):
+        replace(mf.ResourcesConfig.quick(), time=50.0)
+    with pytest.raises(ValueError, match="times"):
+        replace(mf.ResourcesConfig.quick(), times=(100.0, 10.0))
+    for config in (mf.ResourcesConfig.quick(), mf.ResourcesConfig.full()):
+        assert config.time in config.times
 
 
 def test_resources_names_its_two_models_and_refuses_others():

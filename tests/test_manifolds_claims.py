@@ -46,6 +46,21 @@ HAND_BUILT = {
         "test_error": np.array([[0.0, 0.0, 0.0, 0.0, 0.0],
                                 [0.2, 0.05, 0.004, 0.0, 0.0],
                                 [0.3, 0.2, 0.1, 0.008, 0.0]]),
+        "time": 100.0,
+        "times": [10.0, 100.0, 1000.0, 10000.0],
+        # (separations, depths, times): the map above at time 100; every cell fits by 10000,
+        # the closest pair 10 times sooner at depth 16 than at depth 1
+        "test_error_by_time": np.array([
+            [[0.005, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0],
+             [0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]],
+            [[0.3, 0.2, 0.0, 0.0], [0.1, 0.05, 0.0, 0.0], [0.05, 0.004, 0.0, 0.0],
+             [0.02, 0.0, 0.0, 0.0], [0.01, 0.0, 0.0, 0.0]],
+            [[0.4, 0.3, 0.05, 0.0], [0.3, 0.2, 0.005, 0.0], [0.2, 0.1, 0.0, 0.0],
+             [0.1, 0.008, 0.0, 0.0], [0.05, 0.0, 0.0, 0.0]],
+        ]),
+        "train_error_by_time": np.zeros((3, 5, 4)),
+        # the training rms error: the closest pair fitted further at depth 16 than at depth 1
+        "train_rms_by_time": np.tile(np.linspace(0.9, 0.5, 5)[None, :, None], (3, 1, 4)),
         "data_samples": [50, 100, 200],
         "data_error": [0.1, 0.03, 0.0],
         "data_depth": 8,
@@ -72,6 +87,37 @@ def _doctor_training(result):
 def _doctor_resources(result):
     result["test_error"][-1] = [0.0] * len(result["depths"])  # the closest pair is now easy
     return "closer curves need at least as much depth"
+
+
+def _resources_with(errors_at):
+    """The hand-built resources result with test_error_by_time[cell] replaced: {(i, j): row}."""
+    result = copy.deepcopy(results.to_jsonable(HAND_BUILT["manifolds_resources"]))
+    for (i, j), row in errors_at.items():
+        result["test_error_by_time"][i][j] = row
+    return result
+
+
+@pytest.mark.parametrize(
+    "errors_at, expected",
+    [
+        # depth 1 never fits the closest pair: depth would be a capacity, not a speed
+        ({(2, 0): [0.4, 0.3, 0.2, 0.1]}, "the shallowest depth (1) classifies every pair"),
+        # depth 1 fits the closest pair as fast as the farthest
+        ({(2, 0): [0.005, 0.0, 0.0, 0.0]}, "the closest pair needs more time than the farthest"),
+    ],
+)  # fmt: skip
+def test_resources_check_fails_when_depth_is_not_a_speed(errors_at, expected):
+    with pytest.raises(claims.ClaimFailed, match=f"expected [^;]*{re.escape(expected)}"):
+        mf.check_resources(_resources_with(errors_at), "quick")
+
+
+def test_resources_check_fails_when_depth_does_not_fit_faster():
+    """Every depth has fitted the closest pair's samples about as far as depth 1 by the map's
+    time (training rms 0.9 down to 0.75, above 0.8 of 0.9 = 0.72)."""
+    result = copy.deepcopy(results.to_jsonable(HAND_BUILT["manifolds_resources"]))
+    result["train_rms_by_time"][-1] = [[v] * 4 for v in (0.9, 0.85, 0.8, 0.75, 0.75)]
+    with pytest.raises(claims.ClaimFailed, match="some depth's training rms error is at most"):
+        mf.check_resources(result, "quick")
 
 
 DOCTORS = {

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from ..claims import by_profile, claim
-from .experiments import required_depths
+from .experiments import required_depths, required_times
 
 
 def _fmt(values) -> str:
@@ -22,8 +22,16 @@ def _fmt(values) -> str:
 
 def check_ntk(result: dict, profile: str) -> list[str]:
     """manifolds_ntk: the empirical NTK concentrates on the analytic one as the width grows, its
-    relative L^2 error falling like width^{-1/2}. Same thresholds in both profiles."""
-    by_profile(profile, None, None)  # refuses an unknown profile
+    relative L^2 error falling like width^{-1/2}.
+
+    The shape error (sup over the angles of the normalised kernels' gap, averaged over the
+    draws of a width) has a measured threshold. Quick profile (depth 2, 4 draws): over seeds
+    0-9 its largest value at widths >= 1024 was 0.051 (seed 0, width 1024; 0.013-0.026 at
+    width 4096), so the threshold 0.075 is 1.5 times it; at width 64 the same statistic was
+    0.11-0.20. Full profile (depth 4, 8 draws, deeper networks fluctuate more): 0.056-0.058 at
+    width 1024 over seeds 0-2 (measured with 33 angles instead of 65), so 0.09 is about 1.5
+    times it. The other thresholds are the same in both profiles."""
+    shape_threshold = by_profile(profile, 0.075, 0.09)  # refuses an unknown profile
     widths = [int(w) for w in result["widths"]]
     mean_error = [float(e) for e in np.asarray(result["mean_error"], dtype=float)]
     shape_error = {w: float(np.mean(np.asarray(result["shape_errors"][str(w)]))) for w in widths}
@@ -36,8 +44,8 @@ def check_ntk(result: dict, profile: str) -> list[str]:
             f"widths {widths}: mean errors {_fmt(mean_error)}",
         ),
         claim(
-            all(e <= 0.10 for e in wide_shape.values()),
-            "at width >= 1024 the kernel's shape error is <= 0.10",
+            all(e <= shape_threshold for e in wide_shape.values()),
+            f"at width >= 1024 the kernel's shape error is <= {shape_threshold:g}",
             f"shape errors {_fmt(wide_shape.values())} at widths {list(wide_shape)}",
         ),
         claim(
@@ -192,17 +200,45 @@ def check_training(result: dict, profile: str) -> list[str]:
 
 
 def check_resources(result: dict, profile: str) -> list[str]:
-    """manifolds_resources: closer (more curved) pairs need more depth in a fixed training time,
-    and with more samples the test error falls to zero. Same thresholds in both profiles."""
+    """manifolds_resources: at a fixed training time, closer (more curved) pairs need more depth;
+    that need is one of time: given far more time every depth fits, so depth buys speed; and
+    with more samples the test error falls to zero. Same thresholds in both profiles.
+
+    Claims, with "succeeds" meaning a mean test error <= 1% on the dense grid:
+    - at the map's time: the farthest pair succeeds at every depth, closer pairs need at least
+      as much depth, and some pair needs more than the shallowest depth and is classified by a
+      deeper one (the map). (Not "depth >= 8": at the map's time many cells sit near the 1%
+      line, and over seeds 0-9 of the quick profile the largest depth needed ranged from 2,
+      seed 6, to 32; the training rms below measures depth's effect on fitting without that
+      threshold);
+    - time, not depth: at the longest time of the grid the shallowest depth succeeds on every
+      pair; at that depth the closest pair needs more time than the farthest; and on the closest
+      pair, at the map's time, some depth has fitted its samples further than the shallowest,
+      its training rms error ||zeta_T|| at most 0.8 times the shallowest's (depth as a fitting
+      resource: it buys speed);
+    - data: the test error does not rise with the number of samples, and falls from above 0.005
+      to <= 0.005.
+    """
     by_profile(profile, None, None)
     depths = [int(d) for d in result["depths"]]
     separations = [float(s) for s in result["separations"]]
     needed = required_depths(result, tolerance=0.01)
     needed_depth = [math.inf if d is None else d for d in needed]
     finite = [d for d in needed_depth if d < math.inf]
+    times = [float(t) for t in result["times"]]
+    needed_time = required_times(result, tolerance=0.01)  # (separations, depths)
+    long_error = np.asarray(result["test_error_by_time"], dtype=float)[:, 0, -1]
+    shallow_time = [float(t) for t in needed_time[:, 0]]
+    at = times.index(float(result["time"]))
+    closest_rms = [
+        float(v) for v in np.asarray(result["train_rms_by_time"], dtype=float)[-1, :, at]
+    ]
     data_samples = [int(n) for n in result["data_samples"]]
     data_error = [float(e) for e in np.asarray(result["data_error"], dtype=float)]
-    measured = f"separations {separations}: depth needed for <= 1% test error {needed}"
+    budget = float(result["time"])
+    measured = (
+        f"separations {separations}: depth needed for <= 1% test error at time {budget:g} {needed}"
+    )
     data_measured = f"samples {data_samples}: test errors {_fmt(data_error)}"
     return [
         claim(
@@ -212,13 +248,32 @@ def check_resources(result: dict, profile: str) -> list[str]:
         ),
         claim(
             all(a <= b for a, b in zip(needed_depth, needed_depth[1:])),
-            "closer curves need at least as much depth (for <= 1% test error)",
+            "closer curves need at least as much depth (for <= 1% test error) at the map's time",
             measured,
         ),
         claim(
-            bool(finite) and max(finite) >= 8,
-            "some pair needs depth >= 8 for <= 1% test error",
+            bool(finite) and max(finite) > depths[0],
+            f"some pair needs more than depth {depths[0]} for <= 1% test error at the map's time, "
+            "and a deeper network of the grid gets there",
             measured,
+        ),
+        claim(
+            bool(np.all(long_error <= 0.01)),
+            f"given time {times[-1]:g}, the shallowest depth ({depths[0]}) classifies every pair "
+            "within 1% test error",
+            f"depth {depths[0]}, separations {separations}: test errors {_fmt(long_error)}",
+        ),
+        claim(
+            shallow_time[-1] > shallow_time[0],
+            f"at depth {depths[0]} the closest pair needs more time than the farthest (for <= 1%)",
+            f"separations {separations}: time needed {_fmt(shallow_time)}",
+        ),
+        claim(
+            min(closest_rms[1:]) <= 0.8 * closest_rms[0],
+            f"on the closest pair, at the map's time, some depth's training rms error is at most "
+            f"0.8 times depth {depths[0]}'s",
+            f"separation {separations[-1]}, depths {depths}: training rms at time {budget:g} "
+            f"{_fmt(closest_rms)}",
         ),
         claim(
             all(b <= a + 0.005 for a, b in zip(data_error, data_error[1:])),

@@ -94,8 +94,8 @@ def circles(separation: float) -> CurvePair:
 
 
 def winding_radius(separation: float) -> float:
-    """The rho of `winding_pair` whose curves are `separation` apart:
-    Delta^2 = 2 - 2/sqrt(1 + rho^2)."""
+    """The radius r of `winding_pair` whose curves are `separation` apart:
+    Delta^2 = 2 - 2/sqrt(1 + r^2). (The lecture keeps rho for the sampling density.)"""
     if not 0 < separation < math.sqrt(2):
         raise ValueError(f"a winding pair needs 0 < separation < sqrt(2), got {separation}")
     return math.sqrt((2 / (2 - separation**2)) ** 2 - 1)
@@ -104,23 +104,24 @@ def winding_radius(separation: float) -> float:
 def winding_pair(separation: float, turns: int = 5) -> CurvePair:
     """A great circle of S^3 and a curve that winds `turns` times around it:
 
-        M+ : (cos t, sin t, 0, 0),   M- : (cos t, sin t, rho cos(w t), rho sin(w t)) / sqrt(1+rho^2)
+        M+ : (cos t, sin t, 0, 0),   M- : (cos t, sin t, r cos(w t), r sin(w t)) / sqrt(1 + r^2)
 
-    with w = turns. Every point of M- is at the same distance Delta = sqrt(2 - 2/sqrt(1+rho^2))
-    from M+ (the nearest point has the same t), and M- has constant geodesic curvature
-    kappa = rho |w^2 - 1| / (1 + rho^2 w^2): close and curved together, as in the hard pairs of
-    Buchanan et al. No linear function separates them (the label depends on x_3^2 + x_4^2).
+    with w = turns (omega in the lecture, where w is the output weights). Every point of M- is
+    at the same distance Delta = sqrt(2 - 2/sqrt(1 + r^2)) from M+ (the nearest point has the
+    same t), and M- has constant geodesic curvature kappa = r |w^2 - 1| / (1 + r^2 w^2): close
+    and curved together, as in the hard pairs of Buchanan et al. No linear function separates
+    them (the label depends on x_3^2 + x_4^2).
     """
-    rho, w = winding_radius(separation), turns
+    r, w = winding_radius(separation), turns
 
     def core(t):
         return torch.stack([torch.cos(t), torch.sin(t), 0 * t, 0 * t], 1)
 
     def winder(t):
-        ring = [torch.cos(t), torch.sin(t), rho * torch.cos(w * t), rho * torch.sin(w * t)]
-        return torch.stack(ring, 1) / math.sqrt(1 + rho * rho)
+        ring = [torch.cos(t), torch.sin(t), r * torch.cos(w * t), r * torch.sin(w * t)]
+        return torch.stack(ring, 1) / math.sqrt(1 + r * r)
 
-    kappa = rho * abs(w * w - 1) / (1 + rho * rho * w * w)
+    kappa = r * abs(w * w - 1) / (1 + r * r * w * w)
     return CurvePair(core, winder, 4, f"winding, Delta = {separation:g}", separation, kappa)
 
 

@@ -3,11 +3,12 @@ certificates that say how fast it fits.
 
 Near initialisation the error zeta = f - y follows the linear flow d zeta/dt = -Theta zeta of
 the NTK Theta (on the N samples, Theta acts as K_N = K(X, X)/N). `kernel_flow` solves that flow
-exactly, on the samples and off them; `classify_by_kernel_flow` uses it as the infinite-width
-network. `train_gd` trains a real `ReLUNet` by full-batch gradient descent, and
-`linearized_errors` is what the kernel at initialisation predicts for it; `kernel_prediction`
-compares the two. `certificate` solves Theta[g] = zeta_0 (Buchanan et al. 2021) on samples: a
-small g means a fast fit; `population_certificates` solves it for the population measure.
+exactly, on the samples and off them; `kernel_flow_errors` (at several times) and
+`classify_by_kernel_flow` (at one) use it as the infinite-width network. `train_gd` trains a
+real `ReLUNet` by full-batch gradient descent, and `linearized_errors` is what the kernel at
+initialisation predicts for it; `kernel_prediction` compares the two. `certificate` solves
+Theta[g] = zeta_0 (Buchanan et al. 2021) on samples: a small g means a fast fit;
+`population_certificates` solves it for the population measure.
 """
 
 from __future__ import annotations
@@ -83,22 +84,50 @@ def population_certificates(pair: CurvePair, depths, ridge: float = 1e-4, grid: 
     return out
 
 
-def classify_by_kernel_flow(
-    pair: CurvePair, depth: int, samples: int, time: float, dense: int, generator
+def kernel_flow_errors(
+    pair: CurvePair, depth: int, samples: int, times, dense: int, generator
 ) -> dict:
-    """The infinite-width network of `depth` trained by gradient flow for `time` (in units of
-    1/Theta(0)) from f_0 = 0 on `samples` points of `pair`: its errors on the samples and on a
-    dense grid of both curves. f_0 = 0 (an antisymmetrised network) removes the random initial
-    function, so what is left is geometry, depth and data."""
+    """The infinite-width network of `depth` trained by gradient flow from f_0 = 0 on `samples`
+    points of `pair`, read at each of `times` (in units of 1/Theta(0)): its errors on the samples
+    and on a dense grid of both curves, one value per time. One eigendecomposition of K_N serves
+    every time (`kernel_flow` at each).
+
+    f_0 = 0 is the antisymmetrised network: two copies of a network with the same initial
+    weights, f = (f_a - f_b)/sqrt(2), output exactly 0 at the start and have the kernel of one
+    copy. So zeta_0 = -y: the random initial function of a single network, which the flow would
+    also have to fit on the samples and would carry off them, is gone, and what is left is
+    geometry, depth, data and time."""
     x, y = pair.sample(samples, generator)
     xt, yt = pair.dense(dense)
     kernel = ntk_profile(angles_between(torch.cat([x, xt]), x), depth)
-    zeta_train, zeta_test = kernel_flow(kernel[:samples], kernel[samples:], -y, time, -yt)
-    return {
-        "train_error": ((zeta_train + y).sign() != y).to(DTYPE).mean().item(),
-        "test_error": ((zeta_test + yt).sign() != yt).to(DTYPE).mean().item(),
-        "train_rms": zeta_train.pow(2).mean().sqrt().item(),
-    }
+    k_train, k_test = kernel[:samples], kernel[samples:]
+    n = samples
+    evals, evecs = torch.linalg.eigh(k_train / n)
+    evals = evals.clamp(min=0)
+    coeffs = evecs.T @ (-y)
+    out = {"train_error": [], "test_error": [], "train_rms": []}
+    for time in times:
+        # the two lines of `kernel_flow`, sharing its eigendecomposition
+        decay = torch.exp(-time * evals)
+        gain = -torch.expm1(-time * evals) / evals.clamp(min=1e-12)
+        gain = torch.where(evals > 1e-12, gain, time)
+        zeta_train = evecs @ (decay * coeffs)
+        zeta_test = -yt - k_test / n @ (evecs @ (gain * coeffs))
+        out["train_error"].append(((zeta_train + y).sign() != y).to(DTYPE).mean().item())
+        out["test_error"].append(((zeta_test + yt).sign() != yt).to(DTYPE).mean().item())
+        out["train_rms"].append(zeta_train.pow(2).mean().sqrt().item())
+    return out
+
+
+def classify_by_kernel_flow(
+    pair: CurvePair, depth: int, samples: int, time: float, dense: int, generator
+) -> dict:
+    """`kernel_flow_errors` at one time: the infinite-width network of `depth` trained by
+    gradient flow for `time` (in units of 1/Theta(0)) from f_0 = 0 (an antisymmetrised network)
+    on `samples` points of `pair`; its errors on the samples and on a dense grid of both
+    curves."""
+    errors = kernel_flow_errors(pair, depth, samples, [time], dense, generator)
+    return {key: values[0] for key, values in errors.items()}
 
 
 def kernel_movement(k0: torch.Tensor, k1: torch.Tensor) -> float:

@@ -30,11 +30,12 @@ from ..train import progress_enabled
 from .curves import DTYPE, CurvePair, great_circle, named_pair, winding_pair
 from .dynamics import (
     certificate,
-    classify_by_kernel_flow,
     dense_errors,
     fit_network,
+    kernel_flow_errors,
     kernel_prediction,
     population_certificates,
+    train_gd,
 )
 from .ntk import (
     ReLUNet,
@@ -266,19 +267,34 @@ def run_training(
 # --- manifolds_resources ------------------------------------------------------------------------
 
 
-def kernel_trial(pair: CurvePair, *, depth, samples, time, config, generator, device) -> dict:
-    """The "kernel" model: the infinite-width network of `depth`, trained by gradient flow for
-    `time` (in units of 1/Theta(0)) from f_0 = 0 (`classify_by_kernel_flow`); no width."""
-    return classify_by_kernel_flow(pair, depth, samples, time, config.dense, generator)
+def kernel_trial(pair: CurvePair, *, depth, samples, times, config, generator, device) -> dict:
+    """The "kernel" model: the infinite-width network of `depth`, trained by gradient flow from
+    f_0 = 0 (an antisymmetrised network, see `kernel_flow_errors`) and read at each of `times`
+    (in units of 1/Theta(0)); no width. Returns {"test_error", "train_error", "train_rms"}: one
+    value per time."""
+    return kernel_flow_errors(pair, depth, samples, times, config.dense, generator)
 
 
-def network_trial(pair: CurvePair, *, depth, samples, time, config, generator, device) -> dict:
-    """The "network" model: a real ReLUNet of `config.width`, from a random start, trained by
-    int(time) full-batch gradient-descent steps of size 1/Theta(0) (`fit_network`)."""
-    net, _, _ = fit_network(
-        pair, depth, config.width, samples, int(time), generator=generator, device=device
+def network_trial(pair: CurvePair, *, depth, samples, times, config, generator, device) -> dict:
+    """The "network" model: a real ReLUNet of `config.width`, from a random start (its initial
+    function is not zero), trained by full-batch gradient descent with steps of size 1/Theta(0)
+    (`fit_network`, then `train_gd`) and read after int(t) steps for each t of `times`
+    (increasing). Returns {"test_error", "train_error", "train_rms"}: one value per time."""
+    steps = [int(t) for t in times]
+    net, x, y = fit_network(
+        pair, depth, config.width, samples, steps[0], generator=generator, device=device
     )
-    return dense_errors(net, pair, config.dense)
+    x, y = x.to(device, net.output.dtype), y.to(device, net.output.dtype)
+    out = {"test_error": [], "train_error": [], "train_rms": []}
+    for k, step in enumerate(steps):
+        if k:
+            train_gd(net, x, y, step - steps[k - 1], record_every=step - steps[k - 1])
+        out["test_error"].append(dense_errors(net, pair, config.dense)["test_error"])
+        with torch.no_grad():
+            f = net(x)
+            out["train_error"].append((f.sign() != y).to(DTYPE).mean().item())
+            out["train_rms"].append((f - y).pow(2).mean().sqrt().item())
+    return out
 
 
 # The two models `ResourcesConfig.model` chooses between.
@@ -291,7 +307,10 @@ class ResourcesConfig:
     separations: tuple = (0.5, 0.35, 0.25, 0.18)
     turns: int = 5
     samples: int = 300
-    time: float = 100.0  # training time, in steps of size 1/Theta(0)
+    time: float = 100.0  # the map's training time, in steps of size 1/Theta(0); one of `times`
+    # every cell is also read at these times (increasing, `time` among them): how long each
+    # depth needs, and what it reaches given far more time than the map allows
+    times: tuple = (10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0, 10000.0)
     draws: int = 3  # sample sets per cell
     dense: int = 200  # test points per curve
     data_depth: int = 8  # the data experiment: test error against the number of samples
@@ -308,6 +327,8 @@ class ResourcesConfig:
     def __post_init__(self):
         if self.model not in RESOURCE_MODELS:
             raise ValueError(f"model must be one of {list(RESOURCE_MODELS)}, not {self.model!r}")
+        if self.time not in self.times or list(self.times) != sorted(set(self.times)):
+            raise ValueError(f"times must increase and contain time = {self.time}: {self.times}")
 
     @classmethod
     def quick(cls) -> ResourcesConfig:
@@ -320,6 +341,7 @@ class ResourcesConfig:
             separations=(0.5, 0.4, 0.35, 0.3, 0.25, 0.2),
             draws=4,
             dense=1000,
+            times=(10.0, 30.0, 100.0, 300.0, 1000.0),
             model="network",
             threads=0,
         )
@@ -329,38 +351,52 @@ class ResourcesConfig:
 def run_resources(
     config: ResourcesConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None
 ):
-    """Over (depth, separation) of a winding pair, with a fixed training time: the mean test
-    error on a dense grid of both curves, and the fraction of sample sets after which every
-    point of the grid is classified correctly. Data: the test error against the number of
-    samples at one depth. `config.model` picks the model of every trial (`RESOURCE_MODELS`):
-    "kernel" (`kernel_trial`) or "network" (`network_trial`)."""
+    """Over (depth, separation) of a winding pair: the mean test error on a dense grid of both
+    curves after the training time `time` (the map), the fraction of sample sets after which
+    every point of the grid is classified correctly, and at each of `times` (the map's time
+    among them) the mean test error, training error and training rms error ||zeta_t||: they
+    separate how fast a depth fits from what it reaches given time. Data: the test error
+    against the number of samples at one depth, after `data_time`. `config.model` picks the
+    model of every trial (`RESOURCE_MODELS`): "kernel" (`kernel_trial`) or "network"
+    (`network_trial`)."""
     g = torch.Generator().manual_seed(seed)
     trial = partial(RESOURCE_MODELS[config.model], config=config, generator=g, device=device)
 
-    def draw_test_errors(pair, depth, samples, time) -> list:
-        runs = [trial(pair, depth=depth, samples=samples, time=time) for _ in range(config.draws)]
-        return [run["test_error"] for run in runs]
+    def draw_errors(pair, depth, samples, times) -> list:
+        return [trial(pair, depth=depth, samples=samples, times=times) for _ in range(config.draws)]
 
-    success = np.zeros((len(config.separations), len(config.depths)))
-    test_error = np.zeros_like(success)
-    cells = [(i, j) for i in range(len(config.separations)) for j in range(len(config.depths))]
+    shape = (len(config.separations), len(config.depths))
+    success, test_error = np.zeros(shape), np.zeros(shape)
+    keys = ("test_error", "train_error", "train_rms")
+    by_time = {key: np.zeros(shape + (len(config.times),)) for key in keys}
+    at = list(config.times).index(config.time)
+    cells = [(i, j) for i in range(shape[0]) for j in range(shape[1])]
     for i, j in tqdm(cells, desc="success map", disable=not progress_enabled(progress)):
         pair = winding_pair(config.separations[i], config.turns)
-        errors = draw_test_errors(pair, config.depths[j], config.samples, config.time)
+        runs = draw_errors(pair, config.depths[j], config.samples, config.times)
+        errors = [run["test_error"][at] for run in runs]
         success[i, j] = np.mean([e == 0 for e in errors])
         test_error[i, j] = np.mean(errors)
+        for key in by_time:
+            by_time[key][i, j] = np.mean([run[key] for run in runs], 0)
     pair = winding_pair(config.data_separation, config.turns)
     data_error = [
-        float(np.mean(draw_test_errors(pair, config.data_depth, n, config.data_time)))
+        float(np.mean([r["test_error"][0] for r in draw_errors(pair, config.data_depth, n,
+                                                                [config.data_time])]))
         for n in config.data_samples
-    ]
+    ]  # fmt: skip
     return {
         "model": config.model,
         "depths": list(config.depths),
         "separations": list(config.separations),
         "curvatures": [winding_pair(s, config.turns).curvature for s in config.separations],
+        "time": config.time,
+        "times": list(config.times),
         "success": success,
         "test_error": test_error,
+        "test_error_by_time": by_time["test_error"],
+        "train_error_by_time": by_time["train_error"],
+        "train_rms_by_time": by_time["train_rms"],
         "data_samples": list(config.data_samples),
         "data_error": data_error,
         "data_depth": config.data_depth,
@@ -376,6 +412,16 @@ def required_depths(result: dict, tolerance: float = 0.01) -> list:
         ok = [d for d, e in zip(result["depths"], row) if e <= tolerance]
         out.append(ok[0] if ok else None)
     return out
+
+
+def required_times(result: dict, tolerance: float = 0.01) -> np.ndarray:
+    """For each (separation, depth) cell, the first time of `result["times"]` at which the mean
+    test error is <= tolerance (inf if none): how long that depth needs on that pair."""
+    errors = np.asarray(result["test_error_by_time"], dtype=float)
+    times = np.asarray(result["times"], dtype=float)
+    reached = errors <= tolerance
+    first = np.where(reached.any(-1), reached.argmax(-1), len(times))
+    return np.append(times, np.inf)[first]
 
 
 NTK_FIGURES = {"ntk_concentration": plot_ntk}

@@ -2,8 +2,9 @@
 
 Network and normalisation (the one of Buchanan et al. 2021): depth L hidden layers of width n,
 no biases, f(x) = w^T a^L(x) with a^l = ReLU(W^l a^{l-1}), a^0 = x, ||x|| = 1. "standard"
-parametrisation: W^l has N(0, 2/n) entries (the first layer too, so ||a^l|| ~ 1 at every
-layer), w has N(0, 1) entries. The angle between a^l(x) and a^l(x') then follows the angle map
+parametrisation: W^l has N(0, 2/n) entries, n the width, the first layer too (fan-out
+scaling, not He's fan-in 2/n0; so ||a^l|| ~ 1 at every layer), w has N(0, 1) entries. The
+angle between a^l(x) and a^l(x') then follows the angle map
 
     phi(nu) = arccos[(1 - nu/pi) cos nu + sin(nu)/pi],        nu_l = phi^[l](nu),
 
@@ -61,7 +62,9 @@ class ReLUNet(nn.Module):
         super().__init__()
         hidden_layer_factor(width, parametrization)  # refuses an unknown parametrisation
         self.parametrization = parametrization
-        # He initialisation with the fan-out n (as in Buchanan et al.): each layer keeps ||a|| ~ 1.
+        # Variance 2/n with n the width, the fan-out, for every layer (as in Buchanan et al.): not
+        # He's fan-in scaling 2/in_dim for the first layer (they agree on the others), and it
+        # keeps ||a^l|| ~ 1 at every layer for unit inputs.
         std = math.sqrt(2 / width)
         self.hidden = nn.ParameterList()
         for fan_in in [in_dim] + [width] * (depth - 1):
@@ -140,7 +143,9 @@ def empirical_ntk_jacobian(net: nn.Module, x: torch.Tensor, x2: torch.Tensor | N
 
 def angle_map(nu):
     """phi(nu) = arccos[(1 - nu/pi) cos nu + sin(nu)/pi]: the angle between a^l(x) and a^l(x')
-    after one wide ReLU layer, from the angle nu between a^{l-1}(x) and a^{l-1}(x')."""
+    after one wide ReLU layer, from the angle nu between a^{l-1}(x) and a^{l-1}(x'). (The
+    backward factor 1 - nu/pi of the NTK is twice the fraction (pi - nu)/(2 pi) of units active
+    for both inputs; the weights' variance 2/n gives the 2.)"""
     nu = torch.as_tensor(nu, dtype=DTYPE)
     cos_next = (1 - nu / math.pi) * torch.cos(nu) + torch.sin(nu) / math.pi
     return torch.arccos(cos_next.clamp(-1.0, 1.0))

@@ -165,24 +165,43 @@ def plot_decision(result: dict):
 
 
 def plot_resources(result: dict):
-    """Left: test error over (depth, separation), cells with every run perfect marked; right:
-    test error against the number of samples."""
-    fig, (ax, ax2) = plots.subplots(1, 2, width=5.8, height=4.2)
+    """Left: test error over (depth, separation) at the map's time, cells with every run perfect
+    marked; middle: the time each cell needs for <= 1% test error (from the times it was read
+    at); right: test error against the number of samples."""
+    from .experiments import required_times
+
+    fig, (ax, ax1, ax2) = plots.subplots(1, 3, width=5.2, height=4.2)
     error = np.asarray(result["test_error"])
     image = ax.imshow(100 * error, cmap="magma_r", vmin=0, aspect="auto")
     for (i, j), e in np.ndenumerate(error):
         mark = "*" if np.asarray(result["success"])[i, j] == 1 else ""
         color = "white" if e > 0.6 * error.max() else "black"
         ax.text(j, i, f"{100 * e:.1f}{mark}", ha="center", va="center", fontsize=8, color=color)
-    ax.set_xticks(range(len(result["depths"])), [str(d) for d in result["depths"]])
     labels = [f"{s:g} ({k:.1f})" for s, k in zip(result["separations"], result["curvatures"])]
-    ax.set_yticks(range(len(labels)), labels)
+    for a in (ax, ax1):
+        a.set_xticks(range(len(result["depths"])), [str(d) for d in result["depths"]])
+        a.set_yticks(range(len(labels)), labels)
     ax.set(
         xlabel="depth L",
         ylabel=r"separation $\Delta$ (curvature $\kappa$)",
-        title=f"Test error % (* = every run perfect; {result['model']})",
+        title=f"Test error % at time {result['time']:g} ({result['model']})\n* = every run perfect",
     )
     fig.colorbar(image, ax=ax, fraction=0.046, label="test error (%)")
+    needed = required_times(result, tolerance=0.01)
+    times = np.asarray(result["times"], dtype=float)
+    shown = np.log10(np.where(np.isfinite(needed), needed, 10 * times[-1]))
+    image = ax1.imshow(shown, cmap="viridis", aspect="auto")
+    middle = 0.5 * (shown.min() + shown.max())
+    for (i, j), t in np.ndenumerate(needed):
+        text = f"{t:g}" if np.isfinite(t) else f">{times[-1]:g}"
+        color = "black" if shown[i, j] > middle else "white"
+        ax1.text(j, i, text, ha="center", va="center", fontsize=8, color=color)
+    ax1.set(
+        xlabel="depth L",
+        ylabel=r"separation $\Delta$ (curvature $\kappa$)",
+        title="Time needed for <= 1% test error",
+    )
+    fig.colorbar(image, ax=ax1, fraction=0.046, label=r"$\log_{10}$ time (units of $1/\Theta(0)$)")
     ax2.semilogx(result["data_samples"], result["data_error"], "o-", color=plots.OKABE_ITO[5])
     ax2.set(
         xlabel="number of samples N",
