@@ -105,7 +105,10 @@ def run_rates(config: RatesConfig, *, device="cpu", seed=0, progress=None, check
     # (1 - mu_S / L)^2 per iteration, mu_S the smallest eigenvalue of A_S^T A_S.
     support = x_star.abs() > SUPPORT_TOL * x_star.abs().amax(1, keepdim=True)
     curvature = torch.tensor(
-        [torch.linalg.eigvalsh(A[:, s].T @ A[:, s])[0] if s.any() else math.nan for s in support],
+        [
+            torch.linalg.eigvalsh(A[:, s].T @ A[:, s])[0].item() if s.any() else math.nan
+            for s in support
+        ],
         dtype=DTYPE,
     )
     # The curves are kept at RECORDED log-spaced iterations (a log-log plot needs no more, and
