@@ -37,8 +37,9 @@ def sparse_rates_full(tmp_path, monkeypatch):
     from dataclasses import replace
 
     monkeypatch.setenv("LOWDIM_RESULTS", str(tmp_path))
-    tiny = replace(experiments.get("sparse_rates").config.full(), m=10, n=20, sparsity=2,
-                   problems=2, iters=30, optimum_iters=500)  # fmt: skip
+    # Long enough (800 iterations) for the check's acceleration and linear-rate claims.
+    tiny = replace(experiments.get("sparse_rates").config.full(), m=40, n=80, sparsity=4,
+                   problems=6, iters=800, optimum_iters=4000, correlation=0.5)  # fmt: skip
     monkeypatch.setattr(experiments, "config_for", lambda exp, profile: tiny)
     experiments.run_experiment("sparse_rates", "full", "cpu", progress=False)
     return tmp_path / "sparse_rates" / "full" / "results.json"

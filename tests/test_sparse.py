@@ -14,7 +14,7 @@ import torch
 from sklearn.linear_model import Lasso
 
 from lowdim_course import claims, data, experiments, results, runtime, sparse
-from lowdim_course.sparse import phase_transition
+from lowdim_course.sparse import phase_transition, proximal
 
 f64 = torch.float64
 
@@ -313,18 +313,22 @@ def test_training_unrolled_lowers_its_error():
 # --- experiments: tiny configurations run, return the documented keys, and plot ---------------
 
 TINY = {
-    "sparse_rates": {"m": 20, "n": 40, "sparsity": 4, "problems": 2, "iters": 50,
-                     "optimum_iters": 2000},
+    "sparse_rates": {"m": 40, "n": 80, "sparsity": 4, "problems": 6, "iters": 800,
+                     "optimum_iters": 4000, "correlation": 0.5},
     "sparse_phase_transition": {"n": 30, "deltas": (0.3, 0.6), "rhos": (0.1, 0.5, 0.9),
                                 "trials": 2},
-    "sparse_matrix_completion": {"n": 30, "rank": 2, "rates": (0.3, 0.6), "trials": 1,
-                                 "check_rate": 0.6, "admm_iters": 100, "bm_iters": 200},
+    "sparse_matrix_completion": {"n": 30, "rank": 2, "rates": (0.1, 0.3, 0.6), "trials": 1,
+                                 "check_rate": 0.6, "admm_iters": 100, "bm_iters": 400},
     "sparse_dictionary_learning": {"n": 4, "p": 500, "starts": 32, "iters": 50,
-                                   "landscape_p": 300, "landscape_starts": 4, "resolution": 12},
+                                   "rounding_samples": 500, "landscape_p": 300,
+                                   "landscape_starts": 4, "resolution": 12},
     "sparse_unrolled": {"m": 8, "n": 16, "layers": (2,), "train_size": 200, "test_size": 50,
                         "steps": 20, "target_iters": 100, "ista_iters": 30},
 }  # fmt: skip
-# Dictionary learning: 32 starts, enough that the tiny run finds every column of n = 4.
+# Rates: 800 iterations, long enough for ISTA's linear phase. Completion: 10% of the entries
+# (fewer samples than degrees of freedom) for the failures, 30% where Burer-Monteiro already
+# succeeds and the nuclear norm does not. Dictionary learning: 32 starts, enough that the tiny
+# run finds every column of n = 4.
 
 
 @functools.cache
@@ -416,6 +420,34 @@ def _above_bound(result):
     gaps[0][5] = 2 * bounds[0][5]
 
 
+def _no_acceleration(result):
+    """FISTA's gap twice ISTA's at one late iteration, still far below FISTA's bound."""
+    ista, fista, bound = (result[key][name][0] for key, name in
+                          (("gaps", "ista"), ("gaps", "fista"), ("bounds", "fista")))  # fmt: skip
+    late = [j for j in range(len(ista)) if 1e-8 < ista[j] and 4 * ista[j] < bound[j]]
+    fista[late[-1]] = 2 * ista[late[-1]]
+
+
+def _ista_accelerated(result):
+    """ISTA's gap cut to 0.9 of FISTA's bound wherever it exceeded it."""
+    bounds = result["bounds"]["fista"]
+    result["gaps"]["ista"] = [[min(g, 0.9 * b) for g, b in zip(row, bound)]
+                              for row, bound in zip(result["gaps"]["ista"], bounds)]  # fmt: skip
+
+
+def _half_rate(result):
+    tail = result["ista_tail_log_rate"]
+    tail["measured"] = [0.5 * v for v in tail["predicted"]]
+
+
+def _nuclear_no_worse(result):
+    result["nuclear_error"] = copy.deepcopy(result["burer_monteiro_error"])
+
+
+def _unbiased(result):
+    result["bias"] = [1e-12 for _ in result["bias"]]
+
+
 def _off_theory(result):
     result["empirical_rho50"][0] = result["theory_rho"][0] + 0.1
 
@@ -426,6 +458,21 @@ DOCTORED = {
         _above_bound,
         "the FISTA gap F(x_k) - F* stays below its Beck-Teboulle bound",
     ),
+    "rates_no_acceleration": (
+        "sparse_rates",
+        _no_acceleration,
+        "FISTA accelerates",
+    ),
+    "rates_ista_accelerated": (
+        "sparse_rates",
+        _ista_accelerated,
+        "ISTA is not accelerated",
+    ),
+    "rates_tail_half_as_fast": (
+        "sparse_rates",
+        _half_rate,
+        "ISTA ends linear at the rate its step predicts",
+    ),
     "phase_contour_off_theory": (
         "sparse_phase_transition",
         _off_theory,
@@ -435,6 +482,31 @@ DOCTORED = {
         "sparse_matrix_completion",
         _set(("check", "nuclear_error"), 0.02),
         "relative error below 1e-03 in every trial",
+    ),
+    "completion_recovered_below_dof": (
+        "sparse_matrix_completion",
+        _set(("nuclear_error", 0, 0), 1e-9),
+        "nuclear norm completion has a threshold",
+    ),
+    "completion_bm_fails_above_threshold": (
+        "sparse_matrix_completion",
+        _set(("burer_monteiro_error", 2, 0), 0.5),
+        "Burer-Monteiro completion has a threshold",
+    ),
+    "completion_no_bm_advantage": (
+        "sparse_matrix_completion",
+        _nuclear_no_worse,
+        "Burer-Monteiro (rank known) needs fewer samples than the nuclear norm",
+    ),
+    "dictionary_unbiased": (
+        "sparse_dictionary_learning",
+        _unbiased,
+        "the minimisers of the smoothed objective are biased",
+    ),
+    "dictionary_rounding_inexact": (
+        "sparse_dictionary_learning",
+        _set(("rounded_error", 0), 1e-4),
+        "the LP rounding",
     ),
     "dictionary_column_missed": (
         "sparse_dictionary_learning",
@@ -467,3 +539,38 @@ def test_check_fails_on_doctored_result(case):
     for profile in claims.PROFILES:
         with pytest.raises(claims.ClaimFailed, match=f"expected .*{re.escape(expected)}"):
             sparse.CHECKS[name](doctored, profile)
+
+
+@pytest.mark.parametrize("step_factor", [0.5, 2.0])
+def test_rates_check_fails_with_a_step_off_by_two(monkeypatch, step_factor):
+    """The solvers' step 1/L, replaced by 1/(2L) or 2/L (the bounds and the prediction keep
+    the true L): the check must fail, though a step 1/(2L) keeps every gap below its bound."""
+    true_L = proximal.lipschitz_constant
+    monkeypatch.setattr(proximal, "lipschitz_constant", lambda A: true_L(A) / step_factor)
+    config = replace(sparse.RatesConfig.quick(), **TINY["sparse_rates"])
+    with runtime.torch_threads(1):
+        result = sparse.run_rates(config, device="cpu", seed=0)
+    if step_factor < 1:
+        assert all(result["below_bound"].values())  # the bounds alone would not catch it
+    with pytest.raises(claims.ClaimFailed):
+        sparse.check_rates(result, "quick")
+
+
+def test_lp_rounding_removes_the_smoothing_bias():
+    """Gradient descent on the smoothed objective stops about mu sqrt((n - 1)/p) / (1 - theta)
+    from a column (finite-p bias, larger for larger mu); the LP rounding lands on it."""
+    g = torch.Generator().manual_seed(0)
+    n, p, theta = 5, 2000, 0.2
+    A, _, Y = sparse.orthogonal_dictionary_problem(n, p, theta, g)
+    distances = {}
+    for mu in (0.1, 0.05):
+        Q = sparse.riemannian_gradient_descent(Y, 30, mu=mu, iters=400, generator=g)
+        j = int((Q @ A).abs().max(0).values.argmax())  # a column some start found
+        q = Q[(Q @ A[:, j]).abs().argmax()]
+        distances[mu] = sparse.column_distance(q, A[:, j])
+        predicted = sparse.smoothing_bias(n, p, theta, mu)
+        assert 0.3 * predicted < distances[mu] < 3 * predicted
+        rounded = sparse.lp_rounding(Y, q)
+        assert sparse.column_distance(rounded, A[:, j]) < 1e-10
+        torch.testing.assert_close(rounded.norm(), torch.tensor(1.0, dtype=f64))
+    assert distances[0.05] < distances[0.1]

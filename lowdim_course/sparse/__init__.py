@@ -9,7 +9,8 @@ Modules, one idea each:
   the weak threshold from the statistical dimension of the l1 descent cone;
 - `completion`: nuclear-norm completion (ADMM with singular value thresholding) and
   Burer-Monteiro factorisation;
-- `dictionary`: orthogonal dictionary learning by Riemannian gradient descent on the sphere;
+- `dictionary`: orthogonal dictionary learning by Riemannian gradient descent on the sphere,
+  the bias of the smoothed objective's minimisers and the LP rounding that removes it;
 - `unrolled`: ISTA unrolled into a network (LISTA) and its training;
 - `experiments`: configs, `run_*` and the `EXPERIMENTS` registry entries; `plots`: figures;
 - `checks`: the lecture's claims, `check_*(result, profile)` per experiment, and `CHECKS`.
@@ -34,10 +35,13 @@ from .completion import (
     singular_value_threshold,
 )
 from .dictionary import (
+    column_distance,
     logcosh,
+    lp_rounding,
     match_columns,
     orthogonal_dictionary_problem,
     riemannian_gradient_descent,
+    smoothing_bias,
     sphere_landscape,
     sphere_objective,
     to_azimuth_elevation,
@@ -113,6 +117,7 @@ __all__ = [
     "check_phase_transition",
     "check_rates",
     "check_unrolled",
+    "column_distance",
     "fifty_percent_rho",
     "fista",
     "fista_bound",
@@ -125,6 +130,7 @@ __all__ = [
     "lasso_optimum",
     "lipschitz_constant",
     "logcosh",
+    "lp_rounding",
     "match_columns",
     "nmse",
     "nuclear_norm_complete",
@@ -144,6 +150,7 @@ __all__ = [
     "run_rates",
     "run_unrolled",
     "singular_value_threshold",
+    "smoothing_bias",
     "soft_threshold",
     "sparse_codes",
     "sphere_landscape",

@@ -1,6 +1,7 @@
 """Orthogonal dictionary learning on the sphere: the problem Y = A_o X_o, the smooth
 objective f(q) = 1/p sum_i h_mu(q^T y_i) with h_mu = mu log cosh(./mu), Riemannian gradient
-descent on the sphere from many random starts, which columns ±a_j the starts find, and the
+descent on the sphere from many random starts, which columns ±a_j the starts find, the linear
+program that rounds an approximate column to an exact one (Sun, Qu & Wright 2017), and the
 landscape of f on S^2 for the picture.
 """
 
@@ -8,7 +9,9 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
+from scipy import optimize
 
 from .problems import DTYPE
 
@@ -41,9 +44,12 @@ def riemannian_gradient_descent(
     """Minimise f(q) = 1/p sum_i h_mu(q^T y_i) over ||q|| = 1 from `starts` uniform random
     points at once: grad f = 1/p Y tanh(Y^T q / mu), projected on the tangent space,
     (I - q q^T) grad f, then a step and the retraction q <- q / ||q||.
-    For Y = A_o X_o with A_o orthogonal, f(A_o b) depends on b only through X_o^T b, whose l1
-    norm is smallest at b = ±e_j: the minimisers are the columns ±a_j, and the other critical
-    points are saddles that gradient descent from random starts escapes (Sun, Qu & Wright 2017).
+    For Y = A_o X_o with A_o orthogonal, f(A_o b) depends on b only through X_o^T b. In
+    expectation over X_o the minimisers are exactly the columns ±a_j (by symmetry) and the
+    other critical points are saddles (Sun, Qu & Wright 2017, who analyse a Riemannian
+    trust-region method; Gilboa, Buchanan & Wright 2019 show that randomly initialised gradient
+    descent escapes the saddles efficiently). At finite p the minimisers of f sit near ±a_j but
+    not on them (see `smoothing_bias`); `lp_rounding` removes the bias.
     Returns Q (starts, n), and with keep_path every iterate (iters + 1, starts, n).
     """
     Q = torch.randn(starts, Y.shape[0], generator=generator, dtype=DTYPE).to(Y.device)
@@ -57,6 +63,57 @@ def riemannian_gradient_descent(
         if keep_path:
             path.append(Q)
     return (Q, torch.stack(path)) if keep_path else Q
+
+
+def smoothing_bias(n: int, p: int, theta: float, mu: float) -> float:
+    """The predicted distance ||q - a_j|| from a column to the minimiser of f next to it:
+    mu sqrt((n - 1) / p) / (1 - theta).
+
+    Derivation (to leading order, mu small against the nonzero code entries): in the basis of
+    A_o, the gradient of f at a_j has tangent coordinates g_k = 1/p sum_i tanh(x_ji / mu) x_ki,
+    k != j, sums of p independent terms of mean 0 and variance about theta^2 (tanh^2 is about 1
+    where x_ji != 0, probability theta, and E x_k^2 = theta): g_k ~ theta / sqrt(p). The
+    Riemannian Hessian there is about (1 - theta) theta / mu times the identity (samples with
+    x_ji = 0 contribute sech^2(0) / mu x_ki^2; the curvature term of the sphere, of order
+    theta, is smaller by a factor mu). One Newton step, delta = -g / H, has coordinates of
+    size mu / ((1 - theta) sqrt(p)), and n - 1 of them.
+    """
+    return mu * math.sqrt((n - 1) / p) / (1 - theta)
+
+
+def lp_rounding(Y, r) -> torch.Tensor:
+    """Sun, Qu & Wright's rounding of an approximate column r (n,): the linear program
+
+        min_q ||Y^T q||_1  s.t.  <r, q> = 1,
+
+    whose solution, when r is close enough to a column a_j and p is large enough, is exactly
+    a_j / <r, a_j>: unlike f, the l1 norm itself has a sharp minimum at a_j on the sphere, so no
+    smoothing bias is left. Solved through its dual, max s s.t. Y w = s r, ||w||_inf <= 1
+    (p + 1 bounded variables, only n equality rows, which HiGHS solves fast); q is the dual's
+    multiplier of Y w = s r, rescaled so that <r, q> = 1. Returns q / ||q|| (n,), float64.
+    """
+    Y = np.asarray(torch.as_tensor(Y, dtype=DTYPE).cpu())
+    r = np.asarray(torch.as_tensor(r, dtype=DTYPE).cpu())
+    n, p = Y.shape
+    cost = np.zeros(p + 1)
+    cost[-1] = -1.0  # maximise s
+    res = optimize.linprog(
+        cost,
+        A_eq=np.hstack([Y, -r[:, None]]),
+        b_eq=np.zeros(n),
+        bounds=[(-1.0, 1.0)] * p + [(None, None)],
+        method="highs",
+    )
+    if res.status != 0:
+        raise RuntimeError(f"rounding LP failed: {res.message}")
+    q = np.asarray(res.eqlin.marginals, dtype=float)
+    q = q / (r @ q)  # the primal constraint <r, q> = 1 fixes the scale and the sign
+    return torch.as_tensor(q / np.linalg.norm(q), dtype=DTYPE)
+
+
+def column_distance(q: torch.Tensor, a: torch.Tensor) -> float:
+    """min(||q - a||, ||q + a||): the distance to a column up to its sign."""
+    return min((q - a).norm().item(), (q + a).norm().item())
 
 
 def match_columns(Q: torch.Tensor, A: torch.Tensor, threshold: float = 0.99) -> dict:

@@ -3,7 +3,7 @@
 
 - `sparse_rates`: ISTA, FISTA and FISTA with backtracking on a batch of lassos, every gap
   F(x_k) - F* against the Beck-Teboulle bounds L||x0 - x*||^2 / (2k) and
-  2L||x0 - x*||^2 / (k+1)^2.
+  2L||x0 - x*||^2 / (k+1)^2, and ISTA's final linear rate against (1 - mu_S / L)^2.
 - `sparse_phase_transition`: basis pursuit (a linear program, HiGHS) on a grid of
   (delta = m/n, rho = k/m); its 50% contour against the weak threshold computed from the
   statistical dimension of the l1 descent cone. CPU-bound (linear programs, `workers` threads).
@@ -12,7 +12,8 @@
   fraction of entries observed.
 - `sparse_dictionary_learning`: Riemannian gradient descent on a log-cosh surrogate of
   ||Y^T a||_1 over the sphere from many random starts: which columns of an orthogonal
-  dictionary they find; plus the landscape on S^2.
+  dictionary they find, how far the smoothed objective's minimisers sit from them, and the
+  LP rounding that makes them exact; plus the landscape on S^2.
 - `sparse_unrolled`: unrolled ISTA equals ISTA; trained layers (LISTA) against the ISTA and
   FISTA iterations they are worth.
 """
@@ -30,9 +31,12 @@ from ..runtime import config_threads
 from . import plots
 from .completion import burer_monteiro_complete, nuclear_norm_complete, relative_error
 from .dictionary import (
+    column_distance,
+    lp_rounding,
     match_columns,
     orthogonal_dictionary_problem,
     riemannian_gradient_descent,
+    smoothing_bias,
     sphere_landscape,
     to_azimuth_elevation,
 )
@@ -70,8 +74,9 @@ class RatesConfig:
 @config_threads
 def run_rates(config: RatesConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None):
     """ISTA, FISTA and FISTA with backtracking on the same lassos: gaps F(x_k) - F* and the
-    Beck-Teboulle bounds (backtracking: with eta L, the largest L it can reach). Short runs: no
-    checkpoints."""
+    Beck-Teboulle bounds (backtracking: with eta L, the largest L it can reach), and ISTA's
+    final linear rate against the one its step 1/L predicts on the support of x*. Short runs:
+    no checkpoints."""
     g = torch.Generator().manual_seed(seed)
     A = gaussian_matrix(config.m, config.n, g, device, config.correlation)
     x0 = sparse_codes(config.problems, config.n, config.sparsity / config.n, g).to(device)
@@ -95,6 +100,17 @@ def run_rates(config: RatesConfig, *, device="cpu", seed=0, progress=None, check
         "fista_backtracking": fista_bound(k, config.eta * L, dist2),
     }
     gaps = {name: (r - F_star[:, None]).clamp(min=0) for name, r in runs.items()}
+    # The linear phase: once ISTA has found the support S of x*, it is gradient descent with
+    # step 1/L on a quadratic of curvature A_S^T A_S, and its gap contracts by about
+    # (1 - mu_S / L)^2 per iteration, mu_S the smallest eigenvalue of A_S^T A_S.
+    support = x_star.abs() > SUPPORT_TOL * x_star.abs().amax(1, keepdim=True)
+    curvature = torch.tensor(
+        [
+            torch.linalg.eigvalsh(A[:, s].T @ A[:, s])[0].item() if s.any() else math.nan
+            for s in support
+        ],
+        dtype=DTYPE,
+    )
     # The curves are kept at RECORDED log-spaced iterations (a log-log plot needs no more, and
     # the full profile's 32 x 5000 curves would make a 26 MB results.json); the comparison
     # with the bounds uses every iteration.
@@ -109,7 +125,35 @@ def run_rates(config: RatesConfig, *, device="cpu", seed=0, progress=None, check
         "below_bound": {name: bool((gaps[name] <= bounds[name]).all()) for name in gaps},
         "max_gap_over_bound": {name: (gaps[name] / bounds[name]).max().item() for name in gaps},
         "final_gap": {name: gaps[name][:, -1].max().item() for name in gaps},
+        "support_size": support.sum(1),
+        "restricted_curvature": curvature,  # mu_S per lasso
+        "ista_tail_log_rate": {  # d log(gap) / dk at the end of the ISTA run, per lasso
+            "measured": tail_log_rate(gaps["ista"], F_star),
+            "predicted": 2 * torch.log1p(-curvature / L),
+        },
     }
+
+
+SUPPORT_TOL = 1e-8  # x*_i counts as non-zero above this fraction of max |x*|
+GAP_FLOOR = 1e-11  # gaps below this fraction of max(1, |F*|) are rounding error
+
+
+def tail_log_rate(gaps: torch.Tensor, F_star: torch.Tensor) -> torch.Tensor:
+    """Per problem, the least-squares slope of log(gap) against k over the second half of the
+    iterations before the gap falls under the rounding floor GAP_FLOOR max(1, |F*|); NaN if
+    fewer than 20 iterations lie above the floor. gaps (B, K), F_star (B,): (B,)."""
+    rates = []
+    for gap, f in zip(gaps, F_star):
+        above = torch.nonzero(gap > GAP_FLOOR * max(1.0, abs(float(f)))).flatten()
+        end = int(above[-1]) + 1 if len(above) else 0
+        if end < 20:
+            rates.append(float("nan"))
+            continue
+        k = torch.arange(end // 2, end, dtype=DTYPE)
+        log_gap = torch.log(gap[end // 2 : end])
+        k = k - k.mean()
+        rates.append(float((k * (log_gap - log_gap.mean())).sum() / (k**2).sum()))
+    return torch.tensor(rates, dtype=DTYPE)
 
 
 RECORDED = 200  # iterations kept of each curve
@@ -266,6 +310,7 @@ class DictionaryConfig:
     starts: int = 96  # random initialisations, run as one batch
     iters: int = 300  # Riemannian gradient steps
     step: float = 0.3  # step size
+    rounding_samples: int = 2000  # samples (the first ones) in each rounding LP, see lp_rounding
     landscape_p: int = 1500  # samples of the n = 3 problem whose landscape is drawn
     landscape_starts: int = 24  # trajectories drawn on it
     landscape_iters: int = 60  # steps of each drawn trajectory
@@ -278,7 +323,16 @@ class DictionaryConfig:
 
     @classmethod
     def full(cls) -> DictionaryConfig:
-        return cls(n=50, p=50000, theta=0.1, starts=1000, iters=1000, resolution=180, threads=0)
+        return cls(
+            n=50,
+            p=50000,
+            theta=0.1,
+            starts=1000,
+            iters=1000,
+            rounding_samples=5000,  # an LP on all 50000 samples takes about a minute
+            resolution=180,
+            threads=0,
+        )
 
 
 @config_threads
@@ -286,11 +340,22 @@ def run_dictionary(
     config: DictionaryConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None
 ):
     """Riemannian gradient descent from `starts` random points: which columns of A_o are found
-    (up to sign) and how closely, and the landscape of the n = 3 problem with trajectories."""
+    (up to sign) and how closely; for each column the start nearest to it, its distance (the
+    bias of the smoothed objective) and that of its LP rounding; and the landscape of the n = 3
+    problem with trajectories."""
     g = torch.Generator().manual_seed(seed)
     A, _, Y = orthogonal_dictionary_problem(config.n, config.p, config.theta, g, device)
     Q = riemannian_gradient_descent(Y, config.starts, config.mu, config.iters, config.step, g)
     matched = match_columns(Q, A)
+    # Rounding: the start nearest each column (A_o picks it, for the measurement only), then
+    # Sun-Qu-Wright's LP on the first rounding_samples samples.
+    nearest = (Q @ A).abs().argmax(0)  # (n,)
+    Y_round = Y[:, : config.rounding_samples]
+    bias, rounded = [], []
+    for j in range(config.n):
+        q = Q[nearest[j]]
+        bias.append(column_distance(q.cpu(), A[:, j].cpu()))
+        rounded.append(column_distance(lp_rounding(Y_round, q), A[:, j].cpu()))
 
     # The picture: n = 3, where the sphere can be drawn, with a few trajectories.
     A3, _, Y3 = orthogonal_dictionary_problem(3, config.landscape_p, config.theta, g, device)
@@ -308,6 +373,9 @@ def run_dictionary(
         "column_overlap": matched["column_overlap"],  # per column: best start
         "min_column_overlap": matched["column_overlap"].min().item(),
         "fraction_starts_converged": (matched["best_overlap"] > 0.99).double().mean().item(),
+        "bias": bias,  # per column: ||q - a_j|| (up to sign) of the start nearest to it
+        "rounded_error": rounded,  # per column: the same after LP rounding
+        "bias_predicted": smoothing_bias(config.n, config.p, config.theta, config.mu),
         "landscape": {
             **landscape,
             "columns": to_azimuth_elevation(torch.cat([A3.T, -A3.T]).cpu()),  # ±a_j
