@@ -235,7 +235,7 @@ def test_a_setting_train_does_not_see_still_refuses_the_old_run(rehearsals, monk
     """collapse_transfer's probe (shots) is measured inside the training's epoch hook, which
     train.train's checkpoint cannot know about: the run's guard (checkpoints/run.json) refuses
     the old folder instead of reading back probe accuracies measured with other shots."""
-    from lowdim_course.collapse import experiments_uses as uses
+    from lowdim_course.collapse import experiments_transfer as uses
 
     folder = rehearsals("collapse_transfer")
     changed = dataclasses.replace(uses.TransferConfig.rehearsal(), shots=1)

@@ -8,8 +8,8 @@ of training, the unconstrained features model (UFM) that explains it, and what i
 - networks.py: the lecture's networks (built by `models.build`, trained by `train.train`), a
   fixed ETF classifier, and the per-epoch NC measurements;
 - transfer.py: the few-shot linear probe on held-out classes;
-- experiments.py, experiments_uses.py: configs, `run_*`, the `check_*` of the lecture's
-  claims beside each, `EXPERIMENTS` and `CHECKS`; plots.py: figures.
+- experiments.py, experiments_uses.py, experiments_transfer.py: configs, `run_*`, the
+  `check_*` of the lecture's claims beside each, `EXPERIMENTS` and `CHECKS`; plots.py: figures.
 
 Experiments (quick profile: scikit-learn digits or free features, CPU, one torch thread):
 - `collapse_tpt`: an MLP (3 x 256, BatchNorm) trained past zero training error; NC1 between
@@ -46,16 +46,14 @@ from .experiments import (
     run_tpt,
     run_ufm,
 )
+from .experiments_transfer import TransferConfig, check_transfer, run_transfer
 from .experiments_uses import (
     FixedETFConfig,
     LossesConfig,
-    TransferConfig,
     check_fixed_etf,
     check_losses,
-    check_transfer,
     run_fixed_etf,
     run_losses,
-    run_transfer,
 )
 from .geometry import DTYPE, class_mean_cosines, etf_gram, nc_metrics, simplex_etf
 from .losses import LOSS_NAMES, LOSS_SHORT, LOSSES, loss_function, per_sample_loss

@@ -1,7 +1,8 @@
 """The lecture's experiments on neural collapse itself: training past zero error
 (`collapse_tpt`), the unconstrained features model (`collapse_ufm`) and random labels
 (`collapse_random_labels`); the experiments on what collapse is good for are in
-`experiments_uses.py`. `EXPERIMENTS` registers all six for lowdim_course.experiments.
+`experiments_uses.py` and `experiments_transfer.py`. `EXPERIMENTS` registers all six for
+lowdim_course.experiments.
 
 Each `run_*(config, *, device, seed, progress, checkpoint_dir)` returns a dict of numbers
 that the `plot_*` functions of plots.py draw. Quick profile: scikit-learn digits or free
@@ -24,6 +25,7 @@ from .. import models
 from ..claims import by_profile, claim
 from ..runtime import config_threads
 from ..train import TrainConfig
+from . import experiments_transfer as transfer_experiment
 from . import experiments_uses as uses
 from . import plots
 from .networks import (
@@ -446,8 +448,8 @@ EXPERIMENTS = {
         "random training labels: memorised, chance test accuracy, features still collapse",
     ),
     "collapse_transfer": (
-        uses.run_transfer,
-        uses.TransferConfig,
+        transfer_experiment.run_transfer,
+        transfer_experiment.TransferConfig,
         {"transfer": plots.plot_transfer},
         "NC1 on held-out classes vs few-shot linear-probe accuracy after pretraining",
     ),
@@ -460,5 +462,5 @@ CHECKS = {
     "collapse_fixed_etf": uses.check_fixed_etf,
     "collapse_losses": uses.check_losses,
     "collapse_random_labels": check_random_labels,
-    "collapse_transfer": uses.check_transfer,
+    "collapse_transfer": transfer_experiment.check_transfer,
 }

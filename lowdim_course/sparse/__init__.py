@@ -12,7 +12,8 @@ Modules, one idea each:
 - `dictionary`: orthogonal dictionary learning by Riemannian gradient descent on the sphere,
   the bias of the smoothed objective's minimisers and the LP rounding that removes it;
 - `unrolled`: ISTA unrolled into a network (LISTA) and its training;
-- `experiments`: configs, `run_*` and the `EXPERIMENTS` registry entries; `plots`: figures;
+- `experiments` (and `experiments_unrolled`): configs, `run_*` and the `EXPERIMENTS` registry
+  entries; `plots`: figures;
 - `checks`: the lecture's claims, `check_*(result, profile)` per experiment, and `CHECKS`.
 
 A notebook writes `from lowdim_course import sparse` and uses the names below, e.g.
