@@ -11,14 +11,14 @@ from .proximal import lipschitz_constant, soft_threshold
 
 
 class UnrolledISTA(nn.Module):
-    """K layers x_{k+1} = S_{theta_k}(W_e y + S_m x_k) from x_0 = 0 (rows: y (B, m), x (B, n)).
+    """K layers x_{k+1} = S_{tau_k}(W_e y + S_m x_k) from x_0 = 0 (rows: y (B, m), x (B, n)).
 
     One ISTA step x <- S_{lam/L}(x + (1/L) A^T(y - A x)) is exactly this layer with
-    W_e = A^T / L, S_m = I - A^T A / L, theta = lam / L: a linear map, a bias and a ReLU pair
+    W_e = A^T / L, S_m = I - A^T A / L, tau = lam / L: a linear map, a bias and a ReLU pair
     (S_tau(z) = ReLU(z - tau) - ReLU(-z - tau); only ReLU(z - tau) for non-negative codes).
-    Initialised there, K layers compute ISTA's K-th iterate. Training W_e, S_m, theta (Gregor &
+    Initialised there, K layers compute ISTA's K-th iterate. Training W_e, S_m, tau (Gregor &
     LeCun 2010, LISTA) on (y, x*) pairs makes each layer worth many ISTA steps. `tied=True`
-    shares one (W_e, S_m, theta) across layers, as a recurrent network.
+    shares one (W_e, S_m, tau) across layers, as a recurrent network.
     """
 
     def __init__(self, A, lam, layers, tied=False, nonnegative=False, step=None):
@@ -30,7 +30,7 @@ class UnrolledISTA(nn.Module):
         eye = torch.eye(n, dtype=A.dtype, device=A.device)
         self.W_e = nn.Parameter((A.T / L).repeat(copies, 1, 1))  # (copies, n, m)
         self.S_m = nn.Parameter((eye - A.T @ A / L).repeat(copies, 1, 1))  # (copies, n, n)
-        self.theta = nn.Parameter(torch.full((copies, n), lam / L, dtype=A.dtype, device=A.device))
+        self.tau = nn.Parameter(torch.full((copies, n), lam / L, dtype=A.dtype, device=A.device))
         self.layers, self.tied, self.nonnegative = layers, tied, nonnegative
 
     def forward(self, y: torch.Tensor, return_all: bool = False):
@@ -40,7 +40,7 @@ class UnrolledISTA(nn.Module):
         for k in range(self.layers):
             i = 0 if self.tied else k
             z = y @ self.W_e[i].T + x @ self.S_m[i].T  # (B, n) linear part of the layer
-            x = soft_threshold(z, self.theta[i], self.nonnegative)
+            x = soft_threshold(z, self.tau[i], self.nonnegative)
             iterates.append(x)
         return iterates if return_all else x
 
