@@ -9,6 +9,10 @@ al. 2023; He & Su 2022) and compressed training of deep matrix completion (Kwon 
 - `separation`: the separation measure D_l across layers, its log-linear fit and bound, and
   D_l of a ReLU MLP trained with the course's loop;
 - `completion`: full, compressed and narrow deep matrix completion, and parameter counts;
+- `subspaces`: principal angles, the subspaces predicted from the start, their dynamics over
+  training, and orthogonal, Gaussian or uniform starts of one scale;
+- `studies`: quick-profile studies with their checks (singular subspaces, kinds of start,
+  the decay-speed trade-off, width on factorisation);
 - `experiments`: the configs, `run_*`, `EXPERIMENTS` and the claims as code, `check_*` and
   `CHECKS` (the two separation experiments in `experiments_separation`); `plots`: the figures.
 
@@ -68,9 +72,13 @@ from .experiments_separation import (
 from .plots import (
     plot_completion,
     plot_depth_sweep,
+    plot_init,
     plot_invariant,
     plot_separation,
     plot_separation_mlp,
+    plot_subspaces,
+    plot_tradeoff,
+    plot_width,
 )
 from .separation import (
     input_dim,
@@ -83,21 +91,43 @@ from .separation import (
     separation_ratio_range,
     standardised,
 )
+from .studies import (
+    check_init,
+    check_subspaces,
+    check_tradeoff,
+    check_width,
+    init_study,
+    subspace_study,
+    tradeoff_study,
+    width_study,
+)
+from .subspaces import (
+    INIT_KINDS,
+    initial_weights,
+    predicted_subspaces,
+    principal_angles,
+    subspace_dynamics,
+)
 
 __all__ = [
     "CHECKS",
+    "CompletionConfig",
     "DTYPE",
     "EXPERIMENTS",
-    "CompletionConfig",
+    "INIT_KINDS",
     "InvariantConfig",
     "MLPSeparationConfig",
     "SeparationConfig",
     "budget",
     "check_completion",
     "check_depth_sweep",
+    "check_init",
     "check_invariant",
     "check_separation",
     "check_separation_mlp",
+    "check_subspaces",
+    "check_tradeoff",
+    "check_width",
     "complete_compressed",
     "complete_full",
     "completion_fit",
@@ -113,6 +143,8 @@ __all__ = [
     "end_to_end",
     "error_history",
     "gradient_descent",
+    "init_study",
+    "initial_weights",
     "input_dim",
     "invariant_subspace",
     "layer_ratios",
@@ -127,9 +159,15 @@ __all__ = [
     "plateau_steps",
     "plot_completion",
     "plot_depth_sweep",
+    "plot_init",
     "plot_invariant",
     "plot_separation",
     "plot_separation_mlp",
+    "plot_subspaces",
+    "plot_tradeoff",
+    "plot_width",
+    "predicted_subspaces",
+    "principal_angles",
     "relative_error",
     "run_completion",
     "run_invariant",
@@ -140,5 +178,9 @@ __all__ = [
     "separation_ratio_range",
     "spectral_factors",
     "standardised",
+    "subspace_dynamics",
+    "subspace_study",
+    "tradeoff_study",
     "train_dln",
+    "width_study",
 ]

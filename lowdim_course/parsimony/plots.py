@@ -149,3 +149,130 @@ def plot_depth_sweep(result: dict):
     )
     ax2.legend(fontsize=8)
     return fig
+
+
+def plot_subspaces(result: dict):
+    """Left: how far each layer's change leaves the subspaces predicted at the start (leak) and
+    the angle of its top r singular vectors to them, with the alignment of consecutive layers;
+    middle and right: the angle of each top right (left) singular vector of W_l(t) to its final
+    position, the seed's singular-vector panels."""
+    fig, axes = plots.subplots(1, 3, width=4.4, height=3.8)
+    steps = np.asarray(result["steps"])
+    leak, inside = np.asarray(result["leak"]), np.asarray(result["inside"])
+    align = np.asarray(result["alignment"])
+    for l in range(leak.shape[1]):
+        color = plots.OKABE_ITO[l + 1]
+        axes[0].semilogy(steps, leak[:, l], color=color, label=f"layer {l + 1}: leak")
+        axes[0].semilogy(steps, np.maximum(inside[:, l], 1e-16), ":", color=color)
+    axes[0].semilogy(steps, align.max(1), "--", color="0.3", label="top r: U_l vs V_l+1")
+    axes[0].plot([], [], ":", color="0.3", label="top r vs predicted")
+    axes[0].set(
+        xlabel="GD step",
+        ylabel="fraction outside / angle (rad)",
+        title="The subspace predicted at t = 0",
+        ylim=(1e-16, 3),
+    )
+    axes[0].legend(fontsize=7)
+    styles = ["-", "--", ":", "-."]
+    for ax, key, side in [(axes[1], "top_right", "Right"), (axes[2], "top_left", "Left")]:
+        angles = np.asarray(result[key])  # (T, L, r)
+        for l in range(angles.shape[1]):
+            for i in range(angles.shape[2]):
+                label = f"i = {i + 1}" if l == 0 else None
+                ax.plot(
+                    steps,
+                    angles[:, l, i],
+                    styles[l % 4],
+                    color=plots.OKABE_ITO[i + 4],
+                    lw=1.1,
+                    label=label,
+                )
+        for l in range(angles.shape[1]):
+            ax.plot([], [], styles[l % 4], color="0.3", label=f"layer {l + 1}")
+        ax.set(
+            xlabel="GD step",
+            ylabel="angle to the final vector (degrees)",
+            title=f"{side} singular vectors $i \\leq r$",
+        )
+        ax.legend(fontsize=7, ncol=2)
+    return fig
+
+
+def plot_init(result: dict):
+    """Left: the measures of the invariant subspace for each kind of start (log scale); right:
+    D_l across the layers for each kind, on the separation task."""
+    fig, (ax, ax2) = plots.subplots(1, 2, width=4.8, height=3.8)
+    kinds = result["kinds"]
+    measures = [
+        ("resting_spread", "spread of resting values / eps"),
+        ("leak", "leak from the predicted subspace"),
+        ("final_to_start", "angle to the predicted subspace"),
+        ("final_alignment", "angle U_l vs V_l+1"),
+    ]
+    width = 0.8 / len(kinds)
+    for j, kind in enumerate(kinds):
+        values = [max(result[kind][key], 1e-16) for key, _ in measures]
+        ax.bar(
+            np.arange(len(measures)) + j * width,
+            values,
+            width,
+            label=kind,
+            log=True,
+            color=plots.OKABE_ITO[j + 1],
+        )
+        d_l = result[kind]["separation"]
+        ax2.semilogy(
+            d_l,
+            "o-",
+            color=plots.OKABE_ITO[j + 1],
+            label=f"{kind} (R^2 {result[kind]['fit']['r2']:.4f})",
+        )
+    ax.set_xticks(np.arange(len(measures)) + 0.4 - width / 2)
+    ax.set_xticklabels([label for _, label in measures], rotation=20, ha="right", fontsize=7)
+    ax.set(ylabel="value (log scale)", title=f"Factorisation, same scale eps = {result['eps']:g}")
+    ax.legend(fontsize=8)
+    ax2.set(
+        xlabel="layer l", ylabel="$D_l$", title=f"Separation, eps = {result['separation_eps']:g}"
+    )
+    ax2.legend(fontsize=8)
+    return fig
+
+
+def plot_tradeoff(result: dict):
+    """Left: the loss of each DLN against GD steps; right: each DLN's per-layer decay ratio
+    of D_l against the steps it needed to fit, one point per eps: the trade-off."""
+    fig, (ax, ax2) = plots.subplots(1, 2, width=4.6, height=3.8)
+    for color, eps, run in zip(plots.OKABE_ITO[1:], result["eps"], result["runs"]):
+        steps, loss = run["loss"]
+        ax.semilogy(steps, loss, color=color, label=f"eps = {eps}")
+        ax2.loglog(run["steps"], run["ratio"], "o", color=color, ms=8)
+        ax2.annotate(f"  eps = {eps}", (run["steps"], run["ratio"]), fontsize=8)
+        ax2.loglog(run["plateau"], run["ratio"], "|", color=color, ms=12)
+    ax2.plot([], [], "|", color="0.3", ms=10, label="predicted plateau T(1)")
+    ax2.plot([], [], "o", color="0.3", label="steps to fit (measured)")
+    ax.set(xlabel="GD step", ylabel="loss", title=f"Training, depth {result['depth']}")
+    ax.legend(fontsize=8)
+    ax2.set(
+        xlabel="GD steps",
+        ylabel=r"fitted $D_{l+1}/D_l$ (smaller: faster separation)",
+        title="Faster separation costs steps",
+    )
+    ax2.legend(fontsize=8)
+    return fig
+
+
+def plot_width(result: dict):
+    """Relative error of deep matrix factorisation against GD steps, one line per width and
+    one for the compressed network."""
+    fig, ax = plots.subplots(1, 1, width=5.4, height=3.8)
+    for color, (name, (steps, _, error)) in zip(plots.OKABE_ITO[1:], result["runs"].items()):
+        ls = "--" if name.startswith("compressed") else "-"
+        ax.semilogy(steps, error, ls, color=color, label=name)
+    ax.axhline(result["tol"], color="0.6", lw=0.8)
+    ax.set(
+        xlabel="GD step",
+        ylabel=r"$\|W_{L:1} - \Phi\|_F / \|\Phi\|_F$",
+        title=f"Deep matrix factorisation, d = {result['dim']}, r = {result['rank']}",
+    )
+    ax.legend(fontsize=8)
+    return fig
