@@ -118,6 +118,12 @@ def test_width_study_and_its_check():
     slow["steps_to_tol"][name] = 5000
     with pytest.raises(claims.ClaimFailed):
         ps.check_width(slow, "quick")
+    unreached = copy.deepcopy(result)  # a narrow network that never gets there is the slowest
+    unreached["steps_to_tol"]["width 6"] = None
+    ps.check_width(unreached, "quick")
+    unreached["steps_to_tol"]["width 30"] = None  # but width d must get there
+    with pytest.raises(claims.ClaimFailed):
+        ps.check_width(unreached, "quick")
     flat = copy.deepcopy(result)
     flat["steps_to_tol"]["width 6"] = flat["steps_to_tol"]["width 30"]  # no gain from width
     with pytest.raises(claims.ClaimFailed):
