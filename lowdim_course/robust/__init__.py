@@ -3,8 +3,9 @@ labels; label noise is a sparse corruption, and sparse over-parameterisation (SO
 You 2022) models it with per-sample terms u_i * u_i - v_i * v_i whose implicit bias is sparse
 (Vaskevicius, Kanade & Rebeschini 2019; Zhao, Yang & He 2019).
 
-- `noise`: symmetric and asymmetric label noise, the noisy digits, CIFAR-10N's human label sets
-  and the seed's published table;
+- `noise`: symmetric and asymmetric label noise, the noisy digits, CIFAR-10N's human label sets;
+- `published`: the seed's CIFAR-10N table of published results (every method, its family and
+  citation), set beside the course's own full-profile runs;
 - `hadamard`: the linear model y = J theta* + s*, gradient descent with the Hadamard product
   u o u - v o v, its effective l1 weight, the convex l1 problem it approaches as tau -> 0 and
   the exact implicit problem it solves at finite tau;
@@ -14,6 +15,8 @@ You 2022) models it with per-sample terms u_i * u_i - v_i * v_i whose implicit b
 - `experiments`: `robust_linear`, `robust_lambda`, `robust_overfitting`, `robust_sop`, the
   `EXPERIMENTS` dict and
   the lecture's claims about them (`check_*`, the `CHECKS` dict);
+- `sensitivity`: how the Hadamard trick depends on its own knobs (the rates of u and v, the
+  initial scale), swept in the linear model (a notebook computation with its check);
 - `plots`: their figures.
 """
 
@@ -48,8 +51,6 @@ from .hadamard import (
 )
 from .noise import (
     CIFAR10_FLIPS,
-    CIFAR10N_NOISE_RATES,
-    CIFAR10N_PUBLISHED,
     CIFAR10N_SETS,
     DIGITS_FLIPS,
     asymmetric_noise,
@@ -58,7 +59,17 @@ from .noise import (
     standardized_digits,
     symmetric_noise,
 )
-from .plots import plot_lambda, plot_linear, plot_overfitting, plot_sop
+from .plots import plot_lambda, plot_linear, plot_overfitting, plot_sensitivity, plot_sop
+from .published import (
+    CIFAR10N_NOISE_RATES,
+    CIFAR10N_PUBLISHED,
+    CIFAR10N_TABLE,
+    FAMILIES,
+    course_rows,
+    markdown_table,
+    mean_std,
+)
+from .sensitivity import check_sensitivity, hadamard_gd_many, sensitivity_sweep
 from .sop import SOP, LogitSOP, build_network, memorisation_probe, roc_auc, train_with_noise
 
 __all__ = [
@@ -66,6 +77,8 @@ __all__ = [
     "CIFAR10N_NOISE_RATES",
     "CIFAR10N_PUBLISHED",
     "CIFAR10N_SETS",
+    "CIFAR10N_TABLE",
+    "FAMILIES",
     "CIFAR10_FLIPS",
     "DIGITS_FLIPS",
     "DTYPE",
@@ -86,24 +99,31 @@ __all__ = [
     "check_lambda",
     "check_linear",
     "check_overfitting",
+    "check_sensitivity",
     "check_sop",
+    "course_rows",
     "effective_l1_weight",
     "hadamard_gd",
+    "hadamard_gd_many",
     "hadamard_regularized",
     "l1_regularized",
     "linear_problem",
     "load_cifar10n",
+    "markdown_table",
+    "mean_std",
     "memorisation_probe",
     "noisy_data",
     "plot_lambda",
     "plot_linear",
     "plot_overfitting",
+    "plot_sensitivity",
     "plot_sop",
     "roc_auc",
     "run_lambda",
     "run_linear",
     "run_overfitting",
     "run_sop",
+    "sensitivity_sweep",
     "standardized_digits",
     "symmetric_noise",
     "train_with_noise",

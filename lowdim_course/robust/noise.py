@@ -3,8 +3,8 @@
 Synthetic noise flips an exact fraction of the labels, either to a uniformly random other class
 (symmetric) or along fixed class pairs that look alike (asymmetric, Patrini et al. 2017).
 CIFAR-10N (Wei et al. 2022) replaces CIFAR-10's training labels by human annotations, whose
-errors follow the images; its label sets and the seed's published table sit here with its
-loader, so the notebook can print the table next to the package's own runs.
+errors follow the images; its label sets sit here with its loader (the seed's published table of
+methods on them is `published.py`).
 """
 
 from __future__ import annotations
@@ -81,33 +81,6 @@ CIFAR10N_SETS = {
     "random2": "random_label2",
     "random3": "random_label3",
     "worst": "worse_label",
-}
-
-# The seed's table (Liu et al. 2022, from Wei et al. 2022): test accuracy (%) of ResNet34 on
-# CIFAR-10N, mean over runs; and each label set's noise rate (%).
-CIFAR10N_NOISE_RATES = {
-    "aggregate": 9.03,
-    "random1": 17.23,
-    "random2": 18.12,
-    "random3": 17.64,
-    "worst": 40.21,
-}
-CIFAR10N_PUBLISHED = {
-    "CE": {
-        "clean": 92.92,
-        "aggregate": 87.77,
-        "random1": 85.02,
-        "random2": 86.46,
-        "random3": 85.16,
-        "worst": 77.69,
-    },
-    "SOP": {
-        "aggregate": 95.61,
-        "random1": 95.28,
-        "random2": 95.31,
-        "random3": 95.39,
-        "worst": 93.24,
-    },
 }
 
 

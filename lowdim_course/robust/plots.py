@@ -163,3 +163,36 @@ def _plot_scores(ax, sop_run: dict):
         ylabel="samples",
         title=f"SOP flags the corrupted labels (AUC {sop_run.get('auc', float('nan')):.3f})",
     )
+
+
+def plot_sensitivity(result: dict):
+    """Left: theta's error against the rate of u and of v (the other at the working rate);
+    middle: the error of s on its positive and negative corruptions against each rate; right:
+    theta's error against the initial scale tau. Diverged runs are drawn at the top edge."""
+    fig, axes = plots.subplots(1, 3, width=4.4, height=3.8)
+    alphas, ceiling = result["alphas"], 1e2
+
+    def clip(values):
+        return np.minimum(np.asarray(values, dtype=float), ceiling)
+
+    for color, name, label in [(plots.OKABE_ITO[0], "alpha_u", "rate of u"),
+                               (plots.OKABE_ITO[1], "alpha_v", "rate of v")]:  # fmt: skip
+        axes[0].loglog(alphas, clip(result[f"theta_error_{name}"]), "o-", color=color, label=label)
+        axes[1].loglog(alphas, clip(result[f"pos_error_{name}"]), "o-", color=color,
+                       label=f"{label}: positive $s_i$")  # fmt: skip
+        axes[1].loglog(alphas, clip(result[f"neg_error_{name}"]), "s--", color=color, mfc="none",
+                       label=f"{label}: negative $s_i$")  # fmt: skip
+    for ax in axes[:2]:
+        ax.axvline(result["alpha_stable"], color="0.5", ls=":", lw=1, label="stability limit")
+        ax.set_xlabel(r"$\alpha$ (rate of $u$ or $v$ over $\theta$'s)")
+    axes[0].set(ylabel=r"$\|\theta - \theta^*\| / \|\theta^*\|$",
+                title=f"Each rate has a window ({result['steps']} steps)")  # fmt: skip
+    axes[1].set(ylabel="relative error of $s$ on that sign", title="Each rate owns a sign of $s$")
+    axes[0].legend(fontsize=7)
+    axes[1].legend(fontsize=6)
+    axes[2].loglog(result["taus"], clip(result["theta_error_tau"]), "o-", color=plots.OKABE_ITO[2])
+    axes[2].invert_xaxis()
+    axes[2].set(xlabel=r"initial scale $\tau$ (smaller to the right)",
+                ylabel=r"$\|\theta - \theta^*\| / \|\theta^*\|$",
+                title="Small initialisation: sparse $s$")  # fmt: skip
+    return fig
