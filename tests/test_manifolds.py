@@ -420,6 +420,8 @@ def test_resources_times_must_increase_and_contain_the_map_time():
 def test_resources_names_its_two_models_and_refuses_others():
     assert set(mf.RESOURCE_MODELS) == {"kernel", "network"}
     assert mf.ResourcesConfig.quick().model == "kernel"
-    assert mf.ResourcesConfig.full().model == "network"
+    # full too, on a finer grid: real networks of width 1024 are a GPU setting (see full())
+    assert mf.ResourcesConfig.full().model == "kernel"
+    assert mf.ResourcesConfig.full().draws > mf.ResourcesConfig.quick().draws
     with pytest.raises(ValueError, match="model"):
         replace(mf.ResourcesConfig.quick(), model="networks")
