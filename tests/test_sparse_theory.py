@@ -79,3 +79,26 @@ def test_thresholding_study_holds_and_its_check_can_fail():
         sparse.check_thresholding(dict(result, network_difference=1e-3), "quick")
     with pytest.raises(claims.ClaimFailed):  # a pursuit that never got past one atom
         sparse.check_thresholding(dict(result, success=[1.0] + [0.0] * 6), "quick")
+
+
+def test_preconditioned_dictionary_gram_is_the_inverse_code_covariance():
+    g = torch.Generator().manual_seed(1)
+    n, p, theta = 6, 4000, 0.3
+    A = torch.randn(n, n, generator=g, dtype=torch.float64)
+    X = torch.randn(n, p, generator=g, dtype=torch.float64)
+    X = X * (torch.rand(n, p, generator=g, dtype=torch.float64) < theta)
+    P = sparse.preconditioner(A @ X, theta).numpy()
+    Y = (A @ X).numpy()
+    w, V = np.linalg.eigh(Y @ Y.T / (p * theta))  # independent: numpy's inverse square root
+    np.testing.assert_allclose(P, V @ np.diag(w**-0.5) @ V.T, rtol=1e-10, atol=1e-12)
+    effective = P @ A.numpy()
+    np.testing.assert_allclose(
+        effective.T @ effective, np.linalg.inv(X.numpy() @ X.numpy().T / (p * theta)), atol=1e-8
+    )
+
+
+def test_preconditioning_check_holds_and_fails_without_concentration():
+    result = sparse.orthogonality_defect(8, (1000, 10_000, 100_000), 0.2, 3.0)
+    assert len(sparse.check_preconditioning(result, "quick")) == 1
+    with pytest.raises(claims.ClaimFailed):  # a defect that does not shrink with p
+        sparse.check_preconditioning(dict(result, defect=[0.3, 0.3, 0.3]), "quick")
