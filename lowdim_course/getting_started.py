@@ -14,6 +14,8 @@ low-dimensional structure that lectures 3 and 4 study, where it is called NC1 an
 
 from __future__ import annotations
 
+import inspect
+import textwrap
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -21,8 +23,12 @@ import torch
 
 from . import data as datasets
 from . import metrics, models, plots
+from . import train as training
 from .claims import by_profile, claim
+from .source import Source, where
 from .train import TrainConfig, evaluate, features, train
+
+LOOP_START, LOOP_END = "for epoch in bar:", "bar.close()"  # the epoch loop inside train.train
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,19 @@ class Config:
         epoch."""
         full = cls.full()
         return replace(full, train=full.train.rehearsal())
+
+
+def training_loop() -> Source:
+    """The epoch loop of `train.train` (from `for epoch in bar:` to the checkpoint), shown
+    like `source.show_source` shows a function, headed by its file and lines: the part of the
+    function a reader needs, without the argument checks, optimizer set-up and resumption
+    that come before it. Read from the package at run time, so it cannot drift from the code."""
+    lines, first = inspect.getsourcelines(training.train)
+    start = next(i for i, line in enumerate(lines) if line.strip() == LOOP_START)
+    end = next(i for i, line in enumerate(lines) if line.strip() == LOOP_END)
+    code = textwrap.dedent("".join(lines[start:end])).rstrip()
+    path = where(training.train).split(",")[0]
+    return Source(code, f"{path}, lines {first + start}-{first + end - 1} (the loop of train)")
 
 
 def build_model(config: Config, train_data: datasets.ArrayData) -> torch.nn.Module:

@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from scipy import optimize
 
+from ..claims import by_profile, claim
+from ..runtime import torch_threads
 from .problems import DTYPE
 
 
@@ -109,6 +111,57 @@ def lp_rounding(Y, r) -> torch.Tensor:
     q = np.asarray(res.eqlin.marginals, dtype=float)
     q = q / (r @ q)  # the primal constraint <r, q> = 1 fixes the scale and the sign
     return torch.as_tensor(q / np.linalg.norm(q), dtype=DTYPE)
+
+
+def preconditioner(Y: torch.Tensor, theta: float) -> torch.Tensor:
+    """P = (Y Y^T / (p theta))^{-1/2}, which makes a complete dictionary near-orthogonal (Sun,
+    Qu & Wright 2017): for Y = A_o X_o, P Y = (P A_o) X_o and (P A_o)^T (P A_o) =
+    (X_o X_o^T / (p theta))^{-1}, whatever A_o is, since E[X X^T] = p theta I. The defect from
+    orthogonality is that of the codes' sample covariance, of order sqrt(n / p)."""
+    evals, evecs = torch.linalg.eigh(Y @ Y.T / (Y.shape[1] * theta))
+    return (evecs * evals.rsqrt()) @ evecs.T
+
+
+def orthogonality_defect(n, samples, theta, condition, generator=None) -> dict:
+    """For a random A_o (n, n) with singular values from 1 to `condition`, and each p in
+    `samples`: ||(P A_o)^T (P A_o) - I||_2 with P = `preconditioner(Y)` (P A_o is the dictionary
+    of the preconditioned data P Y), against ||A_o^T A_o - I||_2 before. Returns samples, defect
+    (per p) and raw."""
+    with torch_threads(1):  # small matrices: one thread (see runtime.torch_threads)
+        return _orthogonality_defect(n, samples, theta, condition, generator)
+
+
+def _orthogonality_defect(n, samples, theta, condition, generator) -> dict:
+    kw = {"generator": generator, "dtype": DTYPE}
+    U, _ = torch.linalg.qr(torch.randn(n, n, **kw))
+    V, _ = torch.linalg.qr(torch.randn(n, n, **kw))
+    A = U @ torch.diag(torch.linspace(1.0, condition, n, dtype=DTYPE)) @ V.T
+    eye = torch.eye(n, dtype=DTYPE)
+    defect = []
+    for p in samples:
+        X = torch.randn(n, p, **kw) * (torch.rand(n, p, **kw) < theta)
+        effective = preconditioner(A @ X, theta) @ A  # P A_o: the dictionary of P Y
+        defect.append(torch.linalg.matrix_norm(effective.T @ effective - eye, ord=2).item())
+    raw = torch.linalg.matrix_norm(A.T @ A - eye, ord=2).item()
+    return {"samples": list(samples), "defect": defect, "raw": raw, "n": n, "theta": theta}
+
+
+def check_preconditioning(result: dict, profile: str) -> list[str]:
+    """Preconditioning turns a far-from-orthogonal dictionary into a near-orthogonal one whose
+    defect shrinks like 1/sqrt(p): a log-log slope within 0.25 of -1/2, and below 0.1 at the
+    largest p while the raw ||A_o^T A_o - I|| is above 1."""
+    p, defect = np.asarray(result["samples"], float), np.asarray(result["defect"], float)
+    slope = float(np.polyfit(np.log(p), np.log(defect), 1)[0])
+    tol = by_profile(profile, 0.25, 0.25)
+    return [
+        claim(
+            abs(slope + 0.5) < tol and defect[-1] < 0.1 < 1 < result["raw"],
+            "after preconditioning ||(P A_o)^T (P A_o) - I|| falls like p^(-1/2) (slope within "
+            f"{tol} of -1/2) to below 0.1, from ||A_o^T A_o - I|| above 1",
+            f"defect {', '.join(f'{d:.3f}' for d in defect)} at p = "
+            f"{', '.join(str(int(v)) for v in p)} (slope {slope:.2f}); raw {result['raw']:.2f}",
+        )
+    ]
 
 
 def column_distance(q: torch.Tensor, a: torch.Tensor) -> float:

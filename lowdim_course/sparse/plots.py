@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from .. import plots
+from .sample_complexity import law_curve
 
 
 def plot_rates(result: dict):
@@ -34,7 +35,8 @@ def plot_rates(result: dict):
 
 
 def plot_phase_transition(result: dict):
-    """Heat map of the recovery probability, with the weak threshold and the empirical 50%."""
+    """Heat map of the recovery probability, with the weak threshold, the asymptotic law
+    m = 2k log(n/k) and the empirical 50%."""
     deltas, rhos = np.asarray(result["deltas"]), np.asarray(result["rhos"])
     fig, ax = plots.subplots(width=6.0, height=4.6)
 
@@ -49,6 +51,14 @@ def plot_phase_transition(result: dict):
     fig.colorbar(mesh, ax=ax, label="probability of exact recovery")
     curve = result["curve"]
     ax.plot(curve["delta"], curve["rho"], color=plots.OKABE_ITO[1], label="weak threshold (theory)")
+    law = law_curve()  # m = 2k log(n/k), the same curve for every n in these coordinates
+    ax.plot(
+        law["delta"],
+        law["rho"],
+        "--",
+        color=plots.OKABE_ITO[2],
+        label=r"asymptotic law $m = 2k\log(n/k)$",
+    )
     ax.plot(
         deltas,
         result["empirical_rho50"],
@@ -175,6 +185,41 @@ def plot_unrolled(result: dict):
         xlabel="iterations (ISTA, FISTA) or layers (LISTA)",
         ylabel=r"$\|x - x^\star\|^2 / \|x^\star\|^2$",
         title="Unrolled ISTA: learned layers vs iterations",
+    )
+    ax.legend()
+    return fig
+
+
+def plot_sample_complexity_law(result: dict):
+    """psi(s) / (2 s log(1/s)) and the second-order expansion's ratio against s = k/n."""
+    s = np.asarray(result["s"])
+    fig, ax = plots.subplots(width=6.4, height=3.6)
+    law = np.asarray(result["law"])
+    ax.semilogx(s, np.asarray(result["psi"]) / law, "o-", markersize=3, label=r"$\psi(s)$ (exact)")
+    ax.semilogx(s, np.asarray(result["expansion"]) / law, "--", label="second-order expansion")
+    ax.semilogx(s, np.asarray(result["bound"]) / law, ":", label=r"$2s\log(1/s) + \frac{5}{4}s$")
+    ax.axhline(1, color="k", linewidth=0.8)
+    ax.set(
+        xlabel=r"sparsity $s = k/n$",
+        ylabel=r"ratio to $2 s \log(1/s)$",
+        title=r"How slowly $\psi(s) \to 2 s \log(1/s)$",
+        ylim=(0.5, 1.5),
+    )
+    ax.invert_xaxis()  # sparser to the right: the limit s -> 0
+    ax.legend(loc="upper left")
+    return fig
+
+
+def plot_thresholding(result: dict):
+    """Fraction of supports one thresholding step finds, against s, with the coherence guarantee."""
+    fig, ax = plots.subplots(width=6.4, height=3.6)
+    ax.plot(result["sparsities"], result["success"], "o-", label="one-step thresholding")
+    ax.axvline(result["guarantee"], color=plots.OKABE_ITO[1], linestyle="--",
+               label=rf"coherence guarantee ($\mu$ = {result['coherence']:.2f})")  # fmt: skip
+    ax.set(
+        xlabel="non-zeros s of the code",
+        ylabel="fraction of supports found",
+        title=f"Thresholding $D^\\top x$, D of {result['n']} x {result['atoms']}",
     )
     ax.legend()
     return fig
