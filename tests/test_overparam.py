@@ -422,13 +422,25 @@ def test_tiny_runs_are_deterministic():
 
 
 def test_registry_follows_the_lecture():
-    """EXPERIMENTS lists the experiments in the order the notebook runs them."""
+    """EXPERIMENTS lists the experiments in the order lectures 6 and 7 run them, and NOTEBOOKS
+    sends to lecture 7 exactly the experiments its notebook runs."""
     import json
     import re
     from pathlib import Path
 
-    notebook = Path(__file__).parents[1] / "lectures" / "06_overparameterization.ipynb"
-    cells = json.loads(notebook.read_text())["cells"]
+    from lowdim_course import experiments
+
+    lectures = Path(__file__).parents[1] / "lectures"
+    notebooks = ["06_overparameterization.ipynb", "07_learning_rate_noise.ipynb"]
+    runs = {run.__name__: name for name, (run, *_) in op.EXPERIMENTS.items()}
+    for notebook in notebooks:
+        cells = json.loads((lectures / notebook).read_text())["cells"]
+        code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+        called = [runs[f] for f in dict.fromkeys(re.findall(r"op\.(run_\w+)\(", code)) if f in runs]
+        assert called, notebook
+        for name in called:
+            assert experiments.get(name).lecture == f"lectures/{notebook}", (name, notebook)
+    cells = [c for n in notebooks for c in json.loads((lectures / n).read_text())["cells"]]
     code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
     runs = {run.__name__: name for name, (run, *_) in op.EXPERIMENTS.items()}
     called = [runs[f] for f in dict.fromkeys(re.findall(r"op\.(run_\w+)\(", code)) if f in runs]

@@ -1,11 +1,13 @@
-"""Lecture 6, over-parameterisation and learning-rate noise: networks with more parameters than
-samples fit anything, random labels included (Zhang et al. 2017), yet generalise on real labels,
-and generalise better the wider they are (Zagoruyko & Komodakis 2016); wide networks barely move
-their weights (the lazy or kernel regime: Jacot, Gabriel & Hongler 2018; Chizat, Oyallon & Bach
-2019); the noise of a large learning rate decides *which* patterns a network learns first (Li,
-Wei & Ma 2019); and depth pays off on compositional targets (Poggio et al. 2017).
+"""Lectures 6 (over-parameterisation) and 7 (learning-rate noise), one package: networks with more
+parameters than samples fit anything, random labels included (Zhang et al. 2017), yet generalise
+on real labels, and generalise better the wider they are (Zagoruyko & Komodakis 2016); wide
+networks barely move their weights (the lazy or kernel regime: Jacot, Gabriel & Hongler 2018;
+Chizat, Oyallon & Bach 2019); the noise of a large learning rate decides *which* patterns a
+network learns first (Li, Wei & Ma 2019); and depth pays off on compositional targets (Poggio et
+al. 2017).
 
-The modules, in the lecture's order:
+The modules, in the lectures' order (`NOTEBOOKS` names the experiments of lecture 7's notebook,
+`lectures/07_learning_rate_noise.ipynb`; the others are lecture 6's):
 - `random_labels`: label randomisation and pixel shuffling;
 - `lazy`: relative weight movement, the NTK-parametrised network and its linearisation, the
   log-log slope fit;
@@ -60,6 +62,7 @@ from .experiments import (
     LAZY_FIGURES,
     LR_NOISE_FIGURES,
     LR_NOISE_IMAGES_FIGURES,
+    NOTEBOOKS,
     RANDOM_LABELS_FIGURES,
     WIDTH_FIGURES,
 )
@@ -197,4 +200,5 @@ __all__ = [
     "COMPOSITIONAL_FIGURES",
     "EXPERIMENTS",
     "CHECKS",
+    "NOTEBOOKS",
 ]

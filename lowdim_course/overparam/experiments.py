@@ -1,4 +1,4 @@
-"""The lecture's experiments in its order, for the course registry
+"""The experiments of lectures 6 and 7 in their order, for the course registry
 (`lowdim_course.experiments` reads `EXPERIMENTS`): name -> (run, config class, figures, one-line
 summary), and `CHECKS`: name -> the check of its claims. The configs, runs and checks live in
 `experiments_capacity` (random labels, width, lazy training), `experiments_lr_noise` (the
@@ -39,6 +39,12 @@ EXPERIMENTS = {
         LAZY_FIGURES,
         "NTK parametrisation: relative weight movement falls like width^-1/2",
     ),
+    "overparam_compositional": (
+        compositional.run_compositional,
+        compositional.CompositionalConfig,
+        COMPOSITIONAL_FIGURES,
+        "deep vs shallow networks on a binary-tree compositional function",
+    ),
     "overparam_lr_noise": (
         lr_noise.run_lr_noise,
         lr_noise.LRNoiseConfig,
@@ -51,12 +57,6 @@ EXPERIMENTS = {
         LR_NOISE_IMAGES_FIGURES,
         "large lr + decay vs small lr on images, and the class-patch experiment (CIFAR in full)",
     ),
-    "overparam_compositional": (
-        compositional.run_compositional,
-        compositional.CompositionalConfig,
-        COMPOSITIONAL_FIGURES,
-        "deep vs shallow networks on a binary-tree compositional function",
-    ),
 }
 
 # name -> check(result, profile): the lecture's claims on the experiment's result
@@ -64,7 +64,13 @@ CHECKS = {
     "overparam_random_labels": capacity.check_random_labels,
     "overparam_width": capacity.check_width,
     "overparam_lazy": capacity.check_lazy,
+    "overparam_compositional": compositional.check_compositional,
     "overparam_lr_noise": lr_noise.check_lr_noise,
     "overparam_lr_noise_images": lr_noise_images.check_lr_noise_images,
-    "overparam_compositional": compositional.check_compositional,
+}
+
+# Lecture 7 (learning-rate noise) is this package's second notebook; the rest are lecture 6's.
+NOTEBOOKS = {
+    "overparam_lr_noise": "lectures/07_learning_rate_noise.ipynb",
+    "overparam_lr_noise_images": "lectures/07_learning_rate_noise.ipynb",
 }
