@@ -40,7 +40,7 @@ Experiments (quick profile: scikit-learn digits or generated data, CPU, one torc
   ten seeds, still generated data (about half an hour on a 2-core CPU).
 - `overparam_lr_noise_control`: Li, Wei & Ma's control arm on the same data: the small rate with
   Gaussian noise (std 0.3) added to the pre-activations until the decay epoch, against the small
-  rate without it, three seeds (5-7). Full: the lr-noise full scale on four seeds.
+  rate without it, three seeds (5-7). Full: the lr-noise full scale on two seeds (5, 6).
 - `overparam_lr_noise_images`: the same two kinds of schedule on real images: the slide's
   comparison and Li, Wei & Ma's patch experiment, here on the digits as 8x8 images with an
   MLP. Full: ResNet18 and WRN-16-10 on CIFAR-10 (download, GPU).
