@@ -1,6 +1,6 @@
-"""Lecture 6 (the overparam package): label and pixel randomisation, weight movement, the NTK
-network and its linearisation, full-batch gradient descent, the two-pattern data set, the
-compositional target, tiny experiment runs."""
+"""Lectures 6 and 7 (the overparam package): label and pixel randomisation, weight movement, the
+NTK network and its linearisation, full-batch gradient descent, the two-pattern data set and its
+pre-activation noise, the compositional target, tiny experiment runs."""
 
 import math
 from dataclasses import replace
