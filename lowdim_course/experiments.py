@@ -52,13 +52,18 @@ class Experiment:
 
 
 def _lecture(module, notebook: str) -> list[Experiment]:
-    """The experiments of one lecture package: its EXPERIMENTS, with its CHECKS."""
+    """The experiments of one lecture package: its EXPERIMENTS, with its CHECKS. A package
+    whose lecture is split over two notebooks names the other one's experiments in NOTEBOOKS
+    (experiment name -> notebook)."""
     checks = getattr(module, "CHECKS", {})
+    notebooks = getattr(module, "NOTEBOOKS", {})
     unknown = set(checks) - set(module.EXPERIMENTS)
     if unknown:
         raise KeyError(f"{module.__name__}.CHECKS names unknown experiments {sorted(unknown)}")
     return [
-        Experiment(name, notebook, run, config, figures, summary, checks.get(name))
+        Experiment(
+            name, notebooks.get(name, notebook), run, config, figures, summary, checks.get(name)
+        )
         for name, (run, config, figures, summary) in module.EXPERIMENTS.items()
     ]
 

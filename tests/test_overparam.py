@@ -1,6 +1,6 @@
-"""Lecture 6 (the overparam package): label and pixel randomisation, weight movement, the NTK
-network and its linearisation, full-batch gradient descent, the two-pattern data set, the
-compositional target, tiny experiment runs."""
+"""Lectures 6 and 7 (the overparam package): label and pixel randomisation, weight movement, the
+NTK network and its linearisation, full-batch gradient descent, the two-pattern data set and its
+pre-activation noise, the compositional target, tiny experiment runs."""
 
 import math
 from dataclasses import replace
@@ -386,6 +386,14 @@ TINY = {
     "overparam_lr_noise": two_pattern_variant(
         op.LRNoiseConfig.quick(), train_samples=100, test_samples=100, width=32, epochs=4, seeds=2
     ),
+    "overparam_lr_noise_control": two_pattern_variant(
+        op.NoiseControlConfig.quick(),
+        train_samples=100,
+        test_samples=100,
+        width=32,
+        epochs=4,
+        seeds=2,
+    ),
     "overparam_lr_noise_images": replace(
         op.LRNoiseImagesConfig.quick(),
         images=replace(op.LRNoiseImagesConfig.quick().images, epochs=2, width=32),
@@ -422,14 +430,66 @@ def test_tiny_runs_are_deterministic():
 
 
 def test_registry_follows_the_lecture():
-    """EXPERIMENTS lists the experiments in the order the notebook runs them."""
+    """EXPERIMENTS lists the experiments in the order lectures 6 and 7 run them, and NOTEBOOKS
+    sends to lecture 7 exactly the experiments its notebook runs."""
     import json
     import re
     from pathlib import Path
 
-    notebook = Path(__file__).parents[1] / "lectures" / "06_overparameterization.ipynb"
-    cells = json.loads(notebook.read_text())["cells"]
+    from lowdim_course import experiments
+
+    lectures = Path(__file__).parents[1] / "lectures"
+    notebooks = ["06_overparameterization.ipynb", "07_learning_rate_noise.ipynb"]
+    runs = {run.__name__: name for name, (run, *_) in op.EXPERIMENTS.items()}
+    for notebook in notebooks:
+        cells = json.loads((lectures / notebook).read_text())["cells"]
+        code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+        called = [runs[f] for f in dict.fromkeys(re.findall(r"op\.(run_\w+)\(", code)) if f in runs]
+        assert called, notebook
+        for name in called:
+            assert experiments.get(name).lecture == f"lectures/{notebook}", (name, notebook)
+    cells = [c for n in notebooks for c in json.loads((lectures / n).read_text())["cells"]]
     code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
     runs = {run.__name__: name for name, (run, *_) in op.EXPERIMENTS.items()}
     called = [runs[f] for f in dict.fromkeys(re.findall(r"op\.(run_\w+)\(", code)) if f in runs]
     assert called == list(op.EXPERIMENTS)
+
+
+def test_noisy_preactivations_add_gaussian_noise_of_each_networks_size():
+    torch.manual_seed(0)
+    pre = torch.zeros(3, 2000, 64)
+    out = op.noisy_preactivations(pre, torch.tensor([0.0, 0.3, 1.0]))
+    assert torch.equal(out[0], pre[0])  # no noise: unchanged
+    for s, std in ((1, 0.3), (2, 1.0)):
+        assert abs(float(out[s].std()) - std) < 0.01 * std + 1e-3
+        assert abs(float(out[s].mean())) < 0.01
+    # one number for every network; independent draws for each example and unit
+    out = op.noisy_preactivations(pre, 0.5)
+    assert abs(float(out.std()) - 0.5) < 0.01
+    assert abs(float(torch.corrcoef(out[0, :, :2].T)[0, 1])) < 0.1
+
+
+def test_noise_reaches_training_steps_only_and_zero_noise_changes_nothing():
+    config = TINY["overparam_lr_noise_control"].two_patterns
+    seeds = [5, 6]
+    train_sets, test_sets, nets = zip(
+        *(op.experiments_lr_noise._two_pattern_sets(config, s, "cpu") for s in seeds)
+    )
+    model = op.BatchedMLP(nets, split=config.spec.p, negative_slope=0.2)
+    x = torch.stack([t[0] for t in train_sets])
+    clean = model.predict(x)
+    model.noise = 1.0
+    assert torch.equal(model.predict(x), clean)  # evaluation is noiseless
+    assert not torch.allclose(model(x), clean)  # a training step's forward is noisy
+
+    def histories(noise):
+        torch.manual_seed(0)
+        model = op.BatchedMLP(nets, split=config.spec.p, negative_slope=0.2)
+        return op.train_sweep(
+            model, train_sets, test_sets, lrs=(0.2, 0.2), decay_epoch=2, epochs=3,
+            batch_size=50, generators=[torch.Generator().manual_seed(s) for s in seeds],
+            noise=noise,
+        )  # fmt: skip
+
+    assert histories(None) == histories((0.0, 0.0))
+    assert histories((0.3, 0.0)) != histories(None)

@@ -1,6 +1,6 @@
-"""Lecture 6's claims as code: each check passes on a result that shows the phenomenon, live and
-in its JSON form, and raises `ClaimFailed`, naming what was expected, on one doctored to break a
-claim.
+"""Lectures 6 and 7, claims as code: each check passes on a result that shows the phenomenon,
+live and in its JSON form, and raises `ClaimFailed`, naming what was expected, on one doctored
+to break a claim.
 
 The tiny runs of `test_overparam.TINY` are too small to show the phenomena (two epochs, a few
 widths, twenty steps), so each pass case is a tiny run's result with its measured numbers set
@@ -22,6 +22,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 LARGE, SMALL = "large lr, then decay", "small lr"
 TREE, SHALLOW = "deep, shaped like the tree", "shallow (1 hidden layer)"
 DEEP = "deep MLP (3 hidden layers)"
+PLAIN, NOISY = "small lr", "small lr + activation noise"
 
 
 def tiny_run(name):
@@ -83,6 +84,19 @@ def shaped_lr_noise():
     return result
 
 
+def shaped_lr_noise_control():
+    result = tiny_run("overparam_lr_noise_control")  # two seeds, four epochs
+    shape = {
+        PLAIN: [(12, 0.63, 0.009), (17, 0.83, 0.008)],
+        NOISY: [(67, 0.91, 0.009), (86, 0.9, 0.008)],
+    }
+    for name, rows in shape.items():
+        for run, (epoch, p_test, loss) in zip(result["runs"][name], rows):
+            run.update(q_fitted_epoch=epoch, p_test_when_q_fitted=p_test, final_loss=loss)
+    result["margins_p_only"] = [0.035, 0.05]
+    return result
+
+
 def shaped_lr_noise_images():
     """A result that satisfies the quick profile's claims (the small rate unfitted, neither
     learning the patch much) and, but for the small rate's training loss, the full ones (the
@@ -119,6 +133,7 @@ SHAPED = {
     "overparam_width": shaped_width,
     "overparam_lazy": shaped_lazy,
     "overparam_lr_noise": shaped_lr_noise,
+    "overparam_lr_noise_control": shaped_lr_noise_control,
     "overparam_lr_noise_images": shaped_lr_noise_images,
     "overparam_compositional": shaped_compositional,
 }
@@ -224,6 +239,17 @@ BROKEN = [
     ("overparam_lr_noise", set_key("margins_p_only", [0.1, -0.01]), "ends with the higher"),
     ("overparam_lr_noise", set_key("margins_p_only", [0.02, 0.01]), "at least 0.02"),
     ("overparam_lr_noise", set_key("margins_overall", [0.01, -0.02]), "whole test set"),
+    ("overparam_lr_noise_control", set_schedule(NOISY, 0, "seed", 4), "held out"),
+    ("overparam_lr_noise_control", set_schedule(NOISY, 1, "final_loss", 0.03), "loss 0.02"),
+    ("overparam_lr_noise_control", set_schedule(NOISY, 0, "q_fitted_epoch", 12), "fits the Q"),
+    ("overparam_lr_noise_control", set_schedule(NOISY, 1, "q_fitted_epoch", None), "fits the Q"),
+    (
+        "overparam_lr_noise_control",
+        set_schedule(NOISY, 0, "p_test_when_q_fitted", 0.6),
+        "when Q is first fitted",
+    ),
+    ("overparam_lr_noise_control", set_key("margins_p_only", [0.05, -0.01]), "ends with"),
+    ("overparam_lr_noise_control", set_key("margins_p_only", [0.005, 0.005]), "at least"),
     (
         "overparam_lr_noise_images",
         set_image_run("images", LARGE, "final_train_loss", 0.06),

@@ -1,11 +1,13 @@
-"""Lecture 6, over-parameterisation and learning-rate noise: networks with more parameters than
-samples fit anything, random labels included (Zhang et al. 2017), yet generalise on real labels,
-and generalise better the wider they are (Zagoruyko & Komodakis 2016); wide networks barely move
-their weights (the lazy or kernel regime: Jacot, Gabriel & Hongler 2018; Chizat, Oyallon & Bach
-2019); the noise of a large learning rate decides *which* patterns a network learns first (Li,
-Wei & Ma 2019); and depth pays off on compositional targets (Poggio et al. 2017).
+"""Lectures 6 (over-parameterisation) and 7 (learning-rate noise), one package: networks with more
+parameters than samples fit anything, random labels included (Zhang et al. 2017), yet generalise
+on real labels, and generalise better the wider they are (Zagoruyko & Komodakis 2016); wide
+networks barely move their weights (the lazy or kernel regime: Jacot, Gabriel & Hongler 2018;
+Chizat, Oyallon & Bach 2019); the noise of a large learning rate decides *which* patterns a
+network learns first (Li, Wei & Ma 2019); and depth pays off on compositional targets (Poggio et
+al. 2017).
 
-The modules, in the lecture's order:
+The modules, in the lectures' order (`NOTEBOOKS` names the experiments of lecture 7's notebook,
+`lectures/07_learning_rate_noise.ipynb`; the others are lecture 6's):
 - `random_labels`: label randomisation and pixel shuffling;
 - `lazy`: relative weight movement, the NTK-parametrised network and its linearisation, the
   log-log slope fit;
@@ -13,7 +15,8 @@ The modules, in the lecture's order:
 - `lr_noise`: the two-pattern data set, the CIFAR-10 patches, `BatchedMLP` and its seed sweep;
 - `compositional`: the binary-tree target, the tree, shallow and deep networks, their fit and
   the parameters each needs;
-- `experiments_capacity`, `experiments_lr_noise`, `experiments_lr_noise_images`,
+- `experiments_capacity`, `experiments_lr_noise`, `experiments_noise_control`,
+  `experiments_lr_noise_images`,
   `experiments_compositional`: configs,
   `run_*` and `check_*` (the lecture's claims, checked on a result); `experiments`: the
   `EXPERIMENTS` registry and its `CHECKS`; `plots`: one `plot_*` per experiment.
@@ -35,6 +38,9 @@ Experiments (quick profile: scikit-learn digits or generated data, CPU, one torc
   trained together (`BatchedMLP`): when each schedule first fits the Q-only examples, and the
   final test accuracy on the P-only examples and on all. Full: p = 200, N = 2000, width 2048,
   ten seeds, still generated data (about half an hour on a 2-core CPU).
+- `overparam_lr_noise_control`: Li, Wei & Ma's control arm on the same data: the small rate with
+  Gaussian noise (std 0.3) added to the pre-activations until the decay epoch, against the small
+  rate without it, three seeds (5-7). Full: the lr-noise full scale on two seeds (5, 6).
 - `overparam_lr_noise_images`: the same two kinds of schedule on real images: the slide's
   comparison and Li, Wei & Ma's patch experiment, here on the digits as 8x8 images with an
   MLP. Full: ResNet18 and WRN-16-10 on CIFAR-10 (download, GPU).
@@ -58,8 +64,10 @@ from .experiments import (
     COMPOSITIONAL_FIGURES,
     EXPERIMENTS,
     LAZY_FIGURES,
+    LR_NOISE_CONTROL_FIGURES,
     LR_NOISE_FIGURES,
     LR_NOISE_IMAGES_FIGURES,
+    NOTEBOOKS,
     RANDOM_LABELS_FIGURES,
     WIDTH_FIGURES,
 )
@@ -93,6 +101,11 @@ from .experiments_lr_noise_images import (
     patch_experiment,
     run_lr_noise_images,
 )
+from .experiments_noise_control import (
+    NoiseControlConfig,
+    check_lr_noise_control,
+    run_lr_noise_control,
+)
 from .lazy import NTKNetwork, fit_slope, linearized_output, model_at, relative_movement
 from .lr_noise import (
     BOTH,
@@ -105,6 +118,7 @@ from .lr_noise import (
     add_patches,
     evaluated_epochs,
     kind_accuracy,
+    noisy_preactivations,
     patch_patterns,
     pattern_directions,
     train_sweep,
@@ -114,8 +128,10 @@ from .plots import (
     plot_compositional,
     plot_lazy,
     plot_lr_noise,
+    plot_lr_noise_control,
     plot_lr_noise_images,
     plot_random_labels,
+    plot_two_patterns,
     plot_width,
 )
 from .random_labels import randomize_labels, shuffle_pixels
@@ -166,6 +182,13 @@ __all__ = [
     "run_lr_noise",
     "plot_lr_noise",
     "check_lr_noise",
+    "plot_two_patterns",
+    # the control: a small rate with injected noise
+    "noisy_preactivations",
+    "NoiseControlConfig",
+    "run_lr_noise_control",
+    "plot_lr_noise_control",
+    "check_lr_noise_control",
     # learning-rate noise on real images
     "load_images",
     "ImagesConfig",
@@ -194,7 +217,9 @@ __all__ = [
     "LAZY_FIGURES",
     "LR_NOISE_FIGURES",
     "LR_NOISE_IMAGES_FIGURES",
+    "LR_NOISE_CONTROL_FIGURES",
     "COMPOSITIONAL_FIGURES",
     "EXPERIMENTS",
     "CHECKS",
+    "NOTEBOOKS",
 ]

@@ -128,7 +128,9 @@ class BatchedMLP(nn.Module):
     network N_U(x1) + N_V(x2) of Li, Wei & Ma's analysis. The first layer is
     then held as its two blocks (`w1[0]`, `w1[1]`): the weights between a half and the other
     half's inputs do not exist, which halves the first layer's arithmetic. `negative_slope`
-    makes the units leaky ReLUs (0 is the plain ReLU)."""
+    makes the units leaky ReLUs (0 is the plain ReLU). `noise`, None unless set (`train_sweep`
+    sets it), is the standard deviation of Gaussian noise added to every pre-activation in a
+    training step (`noisy_preactivations`): a number, or one per network (S,)."""
 
     def __init__(self, nets: list, split: int | None = None, negative_slope: float = 0.0):
         super().__init__()
@@ -152,6 +154,7 @@ class BatchedMLP(nn.Module):
         self.w2 = nn.Parameter(stack(lambda net: net.classifier.weight))  # (S, classes, hidden)
         self.b2 = nn.Parameter(stack(lambda net: net.classifier.bias))  # (S, classes)
         self.negative_slope = negative_slope
+        self.noise = None
 
     def first_layer(self) -> torch.Tensor:
         """The whole first-layer weight (S, hidden, in), zero between a half and the other
@@ -164,9 +167,12 @@ class BatchedMLP(nn.Module):
             row += w.shape[1]
         return full
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (S, B, in) -> (S, B, classes)
+    def forward(self, x: torch.Tensor, noisy: bool = True) -> torch.Tensor:
+        """(S, B, in) -> (S, B, classes); with `noise` set and `noisy`, noisy pre-activations."""
         parts = [x[..., c0:c1] @ w.transpose(1, 2) for w, (c0, c1) in zip(self.w1, self.inputs)]
         pre = torch.cat(parts, -1) + self.b1[:, None, :]  # (S, B, hidden)
+        if noisy and self.noise is not None:
+            pre = noisy_preactivations(pre, self.noise)
         hidden = F.leaky_relu(pre, self.negative_slope)
         return torch.baddbmm(self.b2[:, None, :], hidden, self.w2.transpose(1, 2))
 
@@ -174,7 +180,19 @@ class BatchedMLP(nn.Module):
     def predict(self, x: torch.Tensor, chunk: int = 2048) -> torch.Tensor:
         """forward(x) without gradients, `chunk` examples at a time: 10,000 test examples on
         10 networks of 2048 units would otherwise need 0.8 GB of hidden activations."""
-        return torch.cat([self(x[:, i : i + chunk]) for i in range(0, x.shape[1], chunk)], 1)
+        return torch.cat(
+            [self(x[:, i : i + chunk], noisy=False) for i in range(0, x.shape[1], chunk)], 1
+        )
+
+
+def noisy_preactivations(pre: torch.Tensor, std) -> torch.Tensor:
+    """Li, Wei & Ma's control for the large learning rate: a small rate, with Gaussian noise of
+    standard deviation `std` (a number, or one per network) added to the pre-activations
+    (S, B, hidden) of every training step, independently for each example and unit, and
+    switched off when the large rate would decay. (Their code adds it before every ReLU of a
+    WideResNet, one draw per pixel position shared by the batch and the channels.)"""
+    std = torch.as_tensor(std, dtype=pre.dtype, device=pre.device).reshape(-1, 1, 1)
+    return pre + std * torch.randn_like(pre)
 
 
 def kind_accuracy(logits, y, kind) -> dict:
@@ -201,13 +219,16 @@ def train_sweep(
     generators,
     eval_every: int = 1,
     progress=None,
+    noise=None,
 ) -> list[list[dict]]:
     """Plain SGD (no momentum, no weight decay) on S runs at once, at rate lrs[0] for the first
     `decay_epoch` epochs and lrs[1] after: run s sees its own data train_sets[s] = (x, y, kind)
     in its own batch order (generators[s]); the loss summed over runs keeps their gradients
     apart. Per evaluated epoch and run (`evaluated_epochs`: every `eval_every`-th, the last
     before the decay and the last): the epoch (1-based), its rate, training loss, accuracy on
-    each kind of training example, and test accuracy overall and by kind.
+    each kind of training example, and test accuracy overall and by kind. `noise` = (before,
+    after) sets `model.noise` (pre-activation noise, one number or one per run) before and
+    after the decay epoch; None leaves the network noiseless.
 
     Its own loop, not `train.train`: the step size of plain SGD is what the lecture compares,
     and the seeds of the comparison train as one stack of weights (`BatchedMLP`), which a loop
@@ -222,6 +243,8 @@ def train_sweep(
     for epoch in bar:
         lr = lrs[0] if epoch < decay_epoch else lrs[1]
         optimizer.param_groups[0]["lr"] = lr
+        if noise is not None:
+            model.noise = noise[0] if epoch < decay_epoch else noise[1]
         perms = torch.stack([torch.randperm(n, generator=g) for g in generators]).to(x.device)
         for i in range(n // bs):
             idx = perms[:, i * bs : (i + 1) * bs]  # (S, B)

@@ -1,13 +1,15 @@
 """The lecture's figures, one `plot_*` per experiment, each drawn from a result dict, in the
 lecture's order: random labels, width, lazy training, learning-rate noise (two patterns, real
-images), compositional functions."""
+images, the two-pattern data and the noise control), compositional functions."""
 
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from .. import plots
 from .experiments_capacity import WRN_TABLE
+from .lr_noise import KIND_NAMES, P_ONLY, Q_ONLY
 
 
 def plot_random_labels(result: dict):
@@ -207,4 +209,59 @@ def plot_compositional(result: dict):
     title = f"A binary-tree function of {result['d']} variables"
     ax.set(xlabel="parameters", ylabel="relative test MSE", title=title)
     ax.legend()
+    return fig
+
+
+def plot_lr_noise_control(result: dict):
+    """Li, Wei & Ma's control: the small rate with and without pre-activation noise, in the
+    panels of `plot_lr_noise` (order of learning, training loss, final accuracy per seed)."""
+    return plot_lr_noise(result)
+
+
+def plot_two_patterns(spec, x, y, kind, directions):
+    """The two-pattern data set before any training: P alone (x1 in the plane of w and a
+    direction orthogonal to it), Q alone (x2 in the plane of z and e: three points), and the
+    mixture (every example at its P signal <w, x1> and its Q signal <e, x2>)."""
+    w, z, e = (d.float() for d in directions)
+    x1, x2 = x[:, : spec.p] / spec.p_scale, x[:, spec.p :]
+    u = torch.randn(spec.p, generator=torch.Generator().manual_seed(0))
+    u = u - (u @ w) * w
+    u = u / u.norm()
+    fig, axes = plots.subplots(1, 3, width=4.6, height=3.8)
+    markers = {"both patterns": "o", "P only": "^", "Q only": "s"}
+    p_only, q_only = kind == P_ONLY, kind == Q_ONLY
+    for label, color in ((0, "C0"), (1, "C3")):
+        sel = p_only & (y == label)
+        axes[0].plot(x1[sel] @ w, x1[sel] @ u, ".", color=color, ms=4, label=f"y = {label}")
+        sel = q_only & (y == label)
+        pts, counts = torch.unique(torch.stack([x2[sel] @ z / z.norm(), x2[sel] @ e], 1), dim=0,
+                                   return_counts=True)  # fmt: skip
+        axes[1].scatter(pts[:, 0], pts[:, 1], s=8 * counts, color=color, label=f"y = {label}")
+    axes[0].axvline(0, color="gray", lw=1, ls="--")
+    axes[0].set(xlabel=r"$\langle w, x_1\rangle$ (unscaled)", ylabel="an orthogonal direction",
+                title="P: a half-space in p dimensions")  # fmt: skip
+    axes[1].set(xlabel=r"$\langle z, x_2\rangle / \|z\|$", ylabel=r"$\langle e, x_2\rangle$",
+                xlim=(0, 1.5 * spec.z_norm), title="Q: three points, area = count")  # fmt: skip
+    offsets = {"both patterns": 0.0, "P only": -0.1, "Q only": 0.1}  # drawn apart, not data
+    for k, name in KIND_NAMES.items():
+        for label, color in ((0, "C0"), (1, "C3")):
+            sel = (kind == k) & (y == label)
+            axes[2].plot(
+                x1[sel] @ w,
+                x2[sel] @ e + offsets[name],
+                markers[name],
+                color=color,
+                ms=6 if name == "Q only" else 3,
+                alpha=0.9 if name == "Q only" else 0.4,
+                zorder=3 if name == "Q only" else 2,
+                label=f"{name}, y = {label}",
+            )
+    axes[2].set(
+        xlabel=r"P signal $\langle w, x_1\rangle$ (unscaled)",
+        ylabel=r"Q signal $\langle e, x_2\rangle$; P only $-0.1$, Q only $+0.1$",
+        title=f"The mixture, {len(y)} examples",
+    )
+    axes[0].legend(fontsize=7)
+    axes[1].legend(fontsize=7, loc="center left", markerscale=0.3)
+    axes[2].legend(fontsize=6, loc="center right")
     return fig
