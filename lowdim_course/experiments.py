@@ -35,6 +35,7 @@ from . import (
     runtime,
     sparse,
 )
+from .overrides import apply_values, variant
 from .train import CheckpointError, _flat
 
 
@@ -155,6 +156,26 @@ def save_figures(experiment: Experiment, result: dict, folder: Path, prefix: str
     return paths
 
 
+def resolve_config(
+    name: str, profile: str | None = None, rehearse: bool = False, overrides: dict | None = None
+) -> tuple[object, dict, str]:
+    """The config a run of NAME uses, before any runtime set-up: the profile's (or the
+    rehearsal's) with `overrides` ({field path: value}) applied; also the overrides that changed
+    it and the name of its results folder under results/NAME/ (the profile, or 'rehearsal',
+    with the overrides' hash: `overrides.variant`). Bad overrides raise OverrideError."""
+    experiment = get(name)
+    if rehearse:
+        rehearsal_config(experiment)  # fail before the runtime banner if there is none
+        if runtime.resolve_profile(profile or "full") != "full":
+            raise ValueError("a rehearsal shrinks the full profile: use --profile full")
+        config, kind = rehearsal_config(experiment), "rehearsal"
+    else:
+        kind = runtime.resolve_profile(profile)
+        config = config_for(experiment, kind)
+    config, changed = apply_values(config, overrides or {})
+    return config, changed, variant(kind, changed)
+
+
 def run_experiment(
     name: str,
     profile: str | None = None,
@@ -163,20 +184,20 @@ def run_experiment(
     out: Path | str | None = None,
     progress: bool | None = None,
     rehearse: bool = False,
+    overrides: dict | None = None,
 ) -> Path:
     """Run one experiment and write results.json and its figures; return the results folder.
 
     `rehearse`: the full profile at miniature scale (`rehearsal_config`), written to
-    results/NAME/rehearsal/ (or `out`, never results/NAME/full/), marked as a rehearsal."""
+    results/NAME/rehearsal/ (or `out`, never results/NAME/full/), marked as a rehearsal.
+    `overrides` ({field path: value}, see overrides.py) change the config; the run then goes to
+    results/NAME/PROFILE-HASH/ and its provenance records them."""
     experiment = get(name)
+    config, changed, folder_name = resolve_config(name, profile, rehearse, overrides)
     if rehearse:
-        rehearsal_config(experiment)  # fail before the runtime banner if there is none
-        if runtime.resolve_profile(profile or "full") != "full":
-            raise ValueError("a rehearsal shrinks the full profile: use --profile full")
         profile = "full"
     rt = runtime.setup(profile, device, seed)
-    config = rehearsal_config(experiment) if rehearse else config_for(experiment, rt.profile)
-    default = results.results_dir(name, "rehearsal" if rehearse else rt.profile)
+    default = results.results_dir(name, folder_name)
     folder = Path(out) if out else default
     if rehearse and folder.resolve() == results.results_dir(name, "full").resolve():
         raise ValueError(f"a rehearsal never writes where the full results live ({folder})")
@@ -191,6 +212,8 @@ def run_experiment(
     wall = time.perf_counter() - start
     meta = results.provenance(config, seed, runtime.device_name(rt.device), wall)
     meta["rehearsal"] = rehearse
+    if changed:
+        meta["overrides"] = results.to_jsonable(changed)
     meta["claims"] = check_claims(experiment, result, rt.profile)
     path = results.save_results(folder, name, rt.profile, result, meta)
     save_figures(experiment, result, folder)
