@@ -309,10 +309,12 @@ def plot_kernel_shapes(depths, resolution: int = 721):
     shrinks like 1/L and its tail decays slowly."""
     fig, (ax, ax2) = plots.subplots(1, 2, width=5.2, height=3.8)
     nu = torch.linspace(0, math.pi, resolution, dtype=DTYPE)
+    small = torch.logspace(-4, math.log10(math.pi), resolution, dtype=DTYPE)  # resolves L = 625
     colors = plots.plt.get_cmap("viridis")(np.linspace(0, 0.85, len(depths)))
-    for color, (depth, k) in zip(colors, ntk_profiles(nu, depths)):
+    shapes = zip(ntk_profiles(nu, depths), ntk_profiles(small, depths))
+    for color, ((depth, k), (_, k_small)) in zip(colors, shapes):
         ax.plot(np.degrees(nu.numpy()), k.numpy(), color=color, label=f"L = {depth}")
-        ax2.loglog(np.degrees(nu[1:].numpy()), k[1:].numpy(), color=color, label=f"L = {depth}")
+        ax2.loglog(np.degrees(small.numpy()), k_small.numpy(), color=color, label=f"L = {depth}")
     ax.set(xlabel=r"angle $\nu$ (degrees)", ylabel=r"$k_L(\nu)$", title="The kernel's shape")
     ax2.set(xlabel=r"angle $\nu$ (degrees)", ylabel=r"$k_L(\nu)$", title="The same, log-log")
     ax.legend(fontsize=8)
