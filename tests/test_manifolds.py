@@ -347,6 +347,7 @@ TINY = {
     "manifolds_training": {"widths": (16, 64), "samples": 30, "steps": 20, "dense": 20},
     "manifolds_resources": {"depths": (1, 4), "separations": (0.5, 0.3), "samples": 40,
                             "draws": 1, "dense": 30, "data_samples": (20, 40)},
+    "manifolds_width_depth": {"widths": (8, 32), "depths": (1, 4), "draws": 2, "points": 4},
 }  # fmt: skip
 
 

@@ -23,6 +23,7 @@ SHOWING = {
     "manifolds_ntk": {"widths": (64, 256, 1024), "draws": 4, "angles": 9},
     "manifolds_depth": {"samples": (100, 200), "draws": 1, "depths": (1, 2, 4, 8, 16, 32, 64, 128),
                         "grid": 5000},
+    "manifolds_width_depth": {"depths": (1, 4, 16), "draws": 4, "points": 8},
 }  # fmt: skip
 
 HAND_BUILT = {
@@ -120,11 +121,27 @@ def test_resources_check_fails_when_depth_does_not_fit_faster():
         mf.check_resources(result, "quick")
 
 
+def _doctor_width_depth(result):
+    result["median_error"][-1] = [result["median_error"][-1][0]] * len(result["depths"])
+    return "median uniform kernel error grows at least 2-fold"
+
+
+def test_width_depth_check_fails_when_width_outweighs_depth():
+    """Errors that grow with depth but fall twice as fast with width: along n ~ L they halve,
+    so L/n does not set them."""
+    widths, depths = [16, 64, 256], [1, 4, 16]
+    median = [[1.0, 1.0, 1.0], [0.4, 0.8, 1.6], [0.1, 0.2, 0.4]]
+    result = {"widths": widths, "depths": depths, "median_error": median}
+    with pytest.raises(claims.ClaimFailed, match="4 times the width and 4 times the depth"):
+        mf.check_width_depth(result, "quick")
+
+
 DOCTORS = {
     "manifolds_ntk": _doctor_ntk,
     "manifolds_depth": _doctor_depth,
     "manifolds_training": _doctor_training,
     "manifolds_resources": _doctor_resources,
+    "manifolds_width_depth": _doctor_width_depth,
 }
 
 

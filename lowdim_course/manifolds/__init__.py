@@ -12,19 +12,32 @@ and their curvature kappa.
   angle map;
 - `dynamics`: the kernel flow, certificates, gradient descent and its linearised prediction;
 - `experiments`: the configs, `run_*` and the `EXPERIMENTS` the registry reads;
+- `concentration`: width against depth, the uniform error of the random NTK;
 - `checks`: the lecture's claims, `check_*(result, profile)`, and the `CHECKS` the registry reads;
 - `plots`: the figures, `plot_*` of a result dict.
 
 A notebook writes `from lowdim_course import manifolds as mf` and `mf.run_ntk(...)`.
 """
 
-from .checks import CHECKS, check_depth, check_ntk, check_resources, check_training
+from .checks import (
+    CHECKS,
+    check_aperture,
+    check_certificate_decay,
+    check_depth,
+    check_ntk,
+    check_resources,
+    check_training,
+    check_width_depth,
+)
+from .concentration import WidthDepthConfig, first_layers, run_width_depth, uniform_kernel_error
 from .curves import (
     DTYPE,
     PAIRS,
     Curve,
     CurvePair,
+    b_number,
     circles,
+    covering_count,
     curvature_of,
     geodesic_curvature,
     great_circle,
@@ -36,12 +49,16 @@ from .curves import (
     winding_radius,
 )
 from .dynamics import (
+    aperture_errors,
     certificate,
+    certificate_decay,
     classify_by_kernel_flow,
     dense_errors,
     fit_network,
+    flow_in_modes,
     kernel_flow,
     kernel_flow_errors,
+    kernel_modes,
     kernel_movement,
     kernel_prediction,
     linearized_errors,
@@ -56,6 +73,7 @@ from .experiments import (
     RESOURCE_MODELS,
     RESOURCES_FIGURES,
     TRAINING_FIGURES,
+    WIDTH_DEPTH_FIGURES,
     DepthConfig,
     NtkConfig,
     ResourcesConfig,
@@ -87,12 +105,16 @@ from .ntk import (
     ntk_profiles,
 )
 from .plots import (
+    plot_b_number,
+    plot_certificate_decay,
     plot_decision,
     plot_depth,
+    plot_kernel_shapes,
     plot_ntk,
     plot_pairs,
     plot_resources,
     plot_training,
+    plot_width_depth,
 )
 
 __all__ = [
@@ -114,29 +136,41 @@ __all__ = [
     "ResourcesConfig",
     "TRAINING_FIGURES",
     "TrainingConfig",
+    "WIDTH_DEPTH_FIGURES",
+    "WidthDepthConfig",
     "analytic_ntk",
     "angle_iterates",
     "angle_map",
     "angles_between",
+    "aperture_errors",
+    "b_number",
     "certificate",
+    "certificate_decay",
+    "check_aperture",
+    "check_certificate_decay",
     "check_depth",
     "check_ntk",
     "check_resources",
     "check_training",
+    "check_width_depth",
     "circles",
     "classify_by_kernel_flow",
+    "covering_count",
     "curvature_of",
     "curve_lengths",
     "dense_errors",
     "empirical_ntk",
     "empirical_ntk_jacobian",
+    "first_layers",
     "fit_network",
+    "flow_in_modes",
     "geodesic_curvature",
     "great_circle",
     "half_width",
     "hidden_layer_factor",
     "kernel_flow",
     "kernel_flow_errors",
+    "kernel_modes",
     "kernel_movement",
     "kernel_prediction",
     "kernel_trial",
@@ -148,12 +182,16 @@ __all__ = [
     "ntk_at_zero",
     "ntk_profile",
     "ntk_profiles",
+    "plot_b_number",
+    "plot_certificate_decay",
     "plot_decision",
     "plot_depth",
+    "plot_kernel_shapes",
     "plot_ntk",
     "plot_pairs",
     "plot_resources",
     "plot_training",
+    "plot_width_depth",
     "population_certificates",
     "required_depths",
     "required_times",
@@ -161,8 +199,10 @@ __all__ = [
     "run_ntk",
     "run_resources",
     "run_training",
+    "run_width_depth",
     "separation_of",
     "train_gd",
+    "uniform_kernel_error",
     "wavy_pair",
     "winding_pair",
     "winding_radius",

@@ -288,9 +288,114 @@ def check_resources(result: dict, profile: str) -> list[str]:
     ]
 
 
+def _diagonal_ratios(result: dict) -> dict:
+    """{(n, L): median error at (4n, 4L) / at (n, L)} over the widths after the first (the
+    narrowest one's deep networks die or blow up: their error saturates near 1)."""
+    widths, depths = [int(w) for w in result["widths"]], [int(d) for d in result["depths"]]
+    median = np.asarray(result["median_error"], dtype=float)
+    out = {}
+    for i, w in enumerate(widths[1:], 1):
+        for j, d in enumerate(depths):
+            if 4 * w in widths and 4 * d in depths:
+                out[(w, d)] = median[widths.index(4 * w), depths.index(4 * d)] / median[i, j]
+    return out
+
+
+def check_width_depth(result: dict, profile: str) -> list[str]:
+    """manifolds_width_depth: at a fixed width the kernel's uniform error grows with depth, a
+    wider network has the smaller error (averaged over the depths, from the second width on:
+    the narrowest networks' error saturates near 1, where the deep ones die), and what sets the
+    error is L/n: 4 times the width and 4 times the depth leave it about where it was (the
+    geometric mean of the ratios within [0.65, 1.55]; an error set by the width alone,
+    ~ n^{-1/2}, would give 0.5, one set by the depth alone about 2). Medians over the draws:
+    the sup over M x M is heavy-tailed at large L/n. Quick run, seeds 0-4: growth 3.0-4.1 at
+    the widest width, geometric mean 0.72-0.94. The thresholds are the same in both profiles."""
+    by_profile(profile, None, None)  # refuses an unknown profile
+    widths, depths = [int(w) for w in result["widths"]], [int(d) for d in result["depths"]]
+    median = np.asarray(result["median_error"], dtype=float)
+    growth = median[-1, -1] / median[-1, 0]
+    ratios = _diagonal_ratios(result)
+    mean_ratio = float(np.exp(np.mean(np.log(list(ratios.values()))))) if ratios else math.nan
+    by_width = np.exp(np.log(median[1:]).mean(1)).tolist()  # from the second width on
+    return [
+        claim(
+            growth >= 2,
+            f"at width {widths[-1]} the median uniform kernel error grows at least 2-fold from "
+            f"depth {depths[0]} to depth {depths[-1]}",
+            f"{median[-1, 0]:.3f} -> {median[-1, -1]:.3f} ({growth:.1f}x)",
+        ),
+        claim(
+            all(b < a for a, b in zip(by_width, by_width[1:])),
+            "averaged over the depths (geometric mean), the median error falls at every step up "
+            f"in width from width {widths[1]}",
+            f"widths {widths[1:]}: {_fmt(by_width)}",
+        ),
+        claim(
+            len(ratios) >= 2 and 0.65 <= mean_ratio <= 1.55,
+            "4 times the width and 4 times the depth keep the error: the geometric mean of the "
+            "ratios lies in [0.65, 1.55]",
+            f"ratios {_fmt(ratios.values())} at (n, L) = {list(ratios)}; mean {mean_ratio:.2f}",
+        ),
+    ]
+
+
+def check_aperture(result: dict, profile: str) -> list[str]:
+    """Data against aperture (`aperture_errors`, a notebook computation): samples spaced
+    wider than three half widths of the kernel leave more than 5% of the curves misclassified,
+    samples spaced closer than the half width at most 1%."""
+    by_profile(profile, None, None)  # refuses an unknown profile
+    a = float(result["half_width"])
+    pairs = list(zip(result["samples"], result["spacing"], result["test_error"]))
+    sparse = [(n, e) for n, s, e in pairs if s > 3 * a]
+    dense = [(n, e) for n, s, e in pairs if s < a]
+    table = [(int(n), round(float(e), 3)) for n, _, e in pairs]
+    measured = f"half width {math.degrees(a):.2f} deg; (N, test error): {table}"
+    return [
+        claim(
+            bool(sparse) and all(e > 0.05 for _, e in sparse),
+            "samples spaced wider than 3 half widths leave more than 5% misclassified",
+            measured,
+        ),
+        claim(
+            bool(dense) and all(e <= 0.01 for _, e in dense),
+            "samples spaced closer than the half width leave at most 1% misclassified",
+            measured,
+        ),
+    ]
+
+
+def check_certificate_decay(decay: dict, profile: str) -> list[str]:
+    """The certificate lemma on the kernel flow (a notebook computation, not an experiment):
+    `decay` maps each depth to its `certificate_decay`. The measured error stays below the
+    bound ||g||/(e t) + ||xi|| at every time, and the 1/t part of the bound is attained: the
+    largest t ||zeta_t|| over the times is at least 0.7 ||g||/e at every depth (quick run,
+    seed 0: 0.88-0.92), so the certificate's norm really is the time the error needs.
+    An error that fell much faster than its certificate says (a bound far from tight) fails."""
+    by_profile(profile, None, None)  # refuses an unknown profile
+    below, tight = {}, {}
+    for depth, run in decay.items():
+        t, rms, bound = (np.asarray(run[k], dtype=float) for k in ("times", "rms", "bound"))
+        below[depth] = float((rms / bound).max())
+        tight[depth] = float((t * rms).max() / (run["certificate_norm"] / math.e))
+    return [
+        claim(
+            all(v <= 1 for v in below.values()),
+            "the measured error ||zeta_t|| stays below ||g||/(e t) + ||xi|| at every time",
+            f"largest ratio measured/bound by depth: {_fmt(below.values())}",
+        ),
+        claim(
+            all(v >= 0.7 for v in tight.values()),
+            "the 1/t bound is attained within a factor 1/0.7: max_t t ||zeta_t|| >= 0.7 ||g||/e "
+            "at every depth",
+            f"max_t t ||zeta_t|| / (||g||/e) by depth {list(tight)}: {_fmt(tight.values())}",
+        ),
+    ]
+
+
 CHECKS = {
     "manifolds_ntk": check_ntk,
     "manifolds_depth": check_depth,
     "manifolds_training": check_training,
     "manifolds_resources": check_resources,
+    "manifolds_width_depth": check_width_depth,
 }

@@ -215,3 +215,55 @@ def curvature_of(pair: CurvePair, n: int = 2000) -> float:
     """kappa = sup of the geodesic curvature over both curves, on a grid of n parameters."""
     t = torch.arange(n, dtype=DTYPE) * (2 * math.pi / n)
     return max(geodesic_curvature(c, t).max().item() for c in (pair.plus, pair.minus))
+
+
+def _arc_positions(points: torch.Tensor) -> tuple[torch.Tensor, float]:
+    """Arc-length positions s_i of a closed curve's grid points (sums of chords from the first
+    point) and its length: the intrinsic distance of points i, j is min(|s_i - s_j|, length -
+    |s_i - s_j|)."""
+    chords = (points.roll(-1, 0) - points).norm(dim=1)
+    return torch.cat([torch.zeros(1, dtype=DTYPE), chords.cumsum(0)[:-1]]), chords.sum().item()
+
+
+def covering_count(positions: torch.Tensor, length: float, radius: float) -> int:
+    """How many intrinsic balls of `radius` (arcs of length 2 radius) cover the points at the
+    sorted arc-length `positions` of a closed curve of `length`: cut the circle at the largest
+    gap between neighbours, then place arcs greedily from one end (exact on a line; on the
+    circle at most one more than the least number)."""
+    if len(positions) == 0:
+        return 0
+    gaps = torch.cat([positions[1:] - positions[:-1], positions[:1] + length - positions[-1:]])
+    start = (int(gaps.argmax()) + 1) % len(positions)
+    line = torch.cat([positions[start:], positions[:start] + length]) if start else positions
+    count, first = 0, 0
+    while first < len(line):  # one arc [line[first], line[first] + 2 radius] per pass
+        count += 1
+        first = int(torch.searchsorted(line, line[first] + 2 * radius, right=True))
+    return count
+
+
+def b_number(pair: CurvePair, tau1: float, tau2: float, n: int = 1000, kappa=None):
+    """The B-number of Buchanan et al.: how much M = M+ u M- loops back on itself,
+
+        B = sup_x N_M({x' : d_intr(x, x') > tau1, d_ext(x, x') < tau2}, 1/sqrt(1 + kappa^2)),
+
+    N_M(T, delta) the number of intrinsic balls of radius delta that cover T. The points of the
+    other curve are intrinsically infinitely far, so they count wherever they come within tau2.
+    On a grid of n points per curve; kappa defaults to `curvature_of(pair)`. Returns (B, the
+    count at every grid point (2 n,), in the order of `pair.dense(n)`)."""
+    kappa = curvature_of(pair) if kappa is None else kappa
+    delta = 1 / math.sqrt(1 + kappa**2)
+    x, y = pair.dense(n)
+    curves = [x[y > 0], x[y < 0]]
+    arcs = [_arc_positions(c) for c in curves]
+    counts = torch.zeros(2, n, dtype=torch.long)
+    for a, b in [(0, 0), (0, 1), (1, 0), (1, 1)]:
+        (s_a, length), (s_b, length_b) = arcs[a], arcs[b]
+        near = torch.cdist(curves[a], curves[b]) < tau2  # (n, n): extrinsically close
+        if a == b:  # on the same curve, only the points intrinsically far
+            gap = (s_a[:, None] - s_b[None, :]).abs()
+            near &= torch.minimum(gap, length - gap) > tau1
+        for i in range(n):
+            counts[a, i] += covering_count(s_b[near[i]], length_b, delta)
+    counts = counts.reshape(-1)
+    return int(counts.max()), counts

@@ -3,43 +3,61 @@ certificates that say how fast it fits.
 
 Near initialisation the error zeta = f - y follows the linear flow d zeta/dt = -Theta zeta of
 the NTK Theta (on the N samples, Theta acts as K_N = K(X, X)/N). `kernel_flow` solves that flow
-exactly, on the samples and off them; `kernel_flow_errors` (at several times) and
-`classify_by_kernel_flow` (at one) use it as the infinite-width network. `train_gd` trains a
-real `ReLUNet` by full-batch gradient descent, and `linearized_errors` is what the kernel at
-initialisation predicts for it; `kernel_prediction` compares the two. `certificate` solves
-Theta[g] = zeta_0 (Buchanan et al. 2021) on samples: a small g means a fast fit;
-`population_certificates` solves it for the population measure.
+exactly, on the samples and off them (`flow_in_modes`, in the eigenbasis `kernel_modes` of
+K_N); `kernel_flow_errors` (at several times), `classify_by_kernel_flow` (at one) and
+`aperture_errors` (over the number of samples) use it as the infinite-width network.
+`train_gd` trains a real `ReLUNet` by full-batch gradient descent, and `linearized_errors` is
+what the kernel at initialisation predicts for it; `kernel_prediction` compares the two.
+`certificate` solves Theta[g] = zeta_0 (Buchanan et al. 2021) on samples: a small g means a
+fast fit; `population_certificates` solves it for the population measure, and
+`certificate_decay` sets the certificate's bound beside the measured decay of the error.
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from .curves import DTYPE, CurvePair
-from .ntk import ReLUNet, angles_between, empirical_ntk, ntk_profile, ntk_profiles
+from .ntk import ReLUNet, angles_between, empirical_ntk, half_width, ntk_profile, ntk_profiles
+
+
+def kernel_modes(kernel_train):
+    """The eigenvalues (clamped at 0) and eigenvectors of K_N = K(X, X)/N, the integral operator
+    of the empirical measure mu_N: the modes in which `flow_in_modes` solves the flow. One
+    eigendecomposition serves every time."""
+    evals, evecs = torch.linalg.eigh(kernel_train / len(kernel_train))
+    return evals.clamp(min=0), evecs
+
+
+def flow_in_modes(modes, kernel_test, zeta0, time, zeta0_test=None):
+    """Gradient flow of the error under a fixed kernel for a time t, on the samples and off them.
+
+    On the N samples each mode of K_N decays on its own: zeta_t = V e^{-t Lambda} V^T zeta_0. A
+    test point follows d/dt zeta_t(x) = -(1/N) K(x, X) zeta_t(X), so integrating the samples'
+    error over time, zeta_t(x) = zeta_0(x) - K(x, X)/N V G_t V^T zeta_0 with gain
+    G_t = (1 - e^{-t lambda}) / lambda per mode, which tends to t as lambda -> 0 (a mode the
+    kernel does not see keeps its error). `modes` = (Lambda, V) from `kernel_modes`. Returns
+    (zeta_t on the samples, zeta_t at the test points, or None without `kernel_test`)."""
+    evals, evecs = modes
+    coeffs = evecs.T @ zeta0  # the initial error in the kernel's eigenbasis
+    decay = torch.exp(-time * evals)
+    gain = torch.where(evals > 1e-12, -torch.expm1(-time * evals) / evals.clamp(min=1e-12), time)
+    zeta_train = evecs @ (decay * coeffs)
+    if kernel_test is None:
+        return zeta_train, None
+    base = torch.zeros(len(kernel_test), dtype=DTYPE) if zeta0_test is None else zeta0_test
+    return zeta_train, base - kernel_test / len(zeta0) @ (evecs @ (gain * coeffs))
 
 
 def kernel_flow(kernel_train, kernel_test, zeta0, time, zeta0_test=None):
-    """Gradient flow of the error under a fixed kernel, on the samples and off them.
-
-    On the N samples zeta_t = exp(-t K_N) zeta_0 with K_N = K(X, X)/N (the integral operator of
-    the empirical measure mu_N); a test point follows d/dt zeta_t(x) = -(1/N) K(x, X) zeta_t(X),
-    so zeta_t(x) = zeta_0(x) - K(x, X)/N [K_N^+ (I - exp(-t K_N)) + t P_0] zeta_0, with P_0 the
-    projector on the null space of K_N (there the error is constant in time). Returns
+    """Gradient flow of the error under a fixed kernel, on the samples and off them:
+    zeta_t = exp(-t K_N) zeta_0 on the N samples (K_N = K(X, X)/N), and at a test point
+    zeta_t(x) = zeta_0(x) - K(x, X)/N [K_N^+ (I - exp(-t K_N)) + t P_0] zeta_0, with P_0 the
+    projector on the null space of K_N. `flow_in_modes` of `kernel_modes`; returns
     (zeta_t on the samples, zeta_t at the test points)."""
-    n = len(zeta0)
-    evals, evecs = torch.linalg.eigh(kernel_train / n)
-    evals = evals.clamp(min=0)
-    coeffs = evecs.T @ zeta0
-    decay = torch.exp(-time * evals)
-    # (1 - e^{-t l}) / l, which tends to t as l -> 0
-    gain = torch.where(evals > 1e-12, -torch.expm1(-time * evals) / evals.clamp(min=1e-12), time)
-    zeta_train = evecs @ (decay * coeffs)
-    zeta_test = None
-    if kernel_test is not None:
-        base = torch.zeros(len(kernel_test), dtype=DTYPE) if zeta0_test is None else zeta0_test
-        zeta_test = base - kernel_test / n @ (evecs @ (gain * coeffs))
-    return zeta_train, zeta_test
+    return flow_in_modes(kernel_modes(kernel_train), kernel_test, zeta0, time, zeta0_test)
 
 
 def certificate(kernel_train, zeta0, ridge: float = 1e-4):
@@ -84,13 +102,30 @@ def population_certificates(pair: CurvePair, depths, ridge: float = 1e-4, grid: 
     return out
 
 
+def certificate_decay(pair: CurvePair, depth: int, samples: int, times, ridge: float, generator):
+    """The certificate lemma on `samples` points of `pair` under the infinite-width kernel of
+    `depth` (step 1/Theta(0), from f_0 = 0 so zeta_0 = -y): the measured training error
+    ||zeta_t||_{L^2(mu_N)} of the kernel flow at each of `times`, and its bound
+    ||g||/(e t) + ||xi|| from the certificate g = `certificate(K, zeta_0, ridge)`, with
+    xi = zeta_0 - K_N g its residual (since sup_s s e^{-t s} = 1/(e t))."""
+    x, y = pair.sample(samples, generator)
+    kernel = ntk_profile(angles_between(x, x), depth)
+    g, g_norm, _ = certificate(kernel, -y, ridge)
+    xi_norm = (-y - kernel / samples @ g).pow(2).mean().sqrt().item()
+    modes = kernel_modes(kernel)
+    rms = [flow_in_modes(modes, None, -y, t)[0].pow(2).mean().sqrt().item() for t in times]
+    bound = [g_norm / (math.e * t) + xi_norm for t in times]
+    return {"times": list(times), "rms": rms, "bound": bound, "certificate_norm": g_norm,
+            "residual_norm": xi_norm}  # fmt: skip
+
+
 def kernel_flow_errors(
     pair: CurvePair, depth: int, samples: int, times, dense: int, generator
 ) -> dict:
     """The infinite-width network of `depth` trained by gradient flow from f_0 = 0 on `samples`
     points of `pair`, read at each of `times` (in units of 1/Theta(0)): its errors on the samples
     and on a dense grid of both curves, one value per time. One eigendecomposition of K_N serves
-    every time (`kernel_flow` at each).
+    every time (`flow_in_modes` at each).
 
     f_0 = 0 is the antisymmetrised network: two copies of a network with the same initial
     weights, f = (f_a - f_b)/sqrt(2), output exactly 0 at the start and have the kernel of one
@@ -101,22 +136,33 @@ def kernel_flow_errors(
     xt, yt = pair.dense(dense)
     kernel = ntk_profile(angles_between(torch.cat([x, xt]), x), depth)
     k_train, k_test = kernel[:samples], kernel[samples:]
-    n = samples
-    evals, evecs = torch.linalg.eigh(k_train / n)
-    evals = evals.clamp(min=0)
-    coeffs = evecs.T @ (-y)
+    modes = kernel_modes(k_train)
     out = {"train_error": [], "test_error": [], "train_rms": []}
     for time in times:
-        # the two lines of `kernel_flow`, sharing its eigendecomposition
-        decay = torch.exp(-time * evals)
-        gain = -torch.expm1(-time * evals) / evals.clamp(min=1e-12)
-        gain = torch.where(evals > 1e-12, gain, time)
-        zeta_train = evecs @ (decay * coeffs)
-        zeta_test = -yt - k_test / n @ (evecs @ (gain * coeffs))
+        zeta_train, zeta_test = flow_in_modes(modes, k_test, -y, time, -yt)
         out["train_error"].append(((zeta_train + y).sign() != y).to(DTYPE).mean().item())
         out["test_error"].append(((zeta_test + yt).sign() != yt).to(DTYPE).mean().item())
         out["train_rms"].append(zeta_train.pow(2).mean().sqrt().item())
     return out
+
+
+def aperture_errors(pair: CurvePair, depth: int, samples, time: float, draws: int, dense: int,
+                    generator) -> dict:  # fmt: skip
+    """Data against aperture: for each number of samples N of `samples`, the mean test error
+    over `draws` sample sets of the infinite-width network of `depth` after kernel flow for
+    `time`, beside the sample spacing (|M+| + |M-|)/N and the kernel's half width (radians)."""
+    x, y = pair.dense(20000)
+    length = sum((c - c.roll(1, 0)).norm(dim=1).sum().item() for c in (x[y > 0], x[y < 0]))
+    errors = [
+        sum(
+            kernel_flow_errors(pair, depth, n, [time], dense, generator)["test_error"][0]
+            for _ in range(draws)
+        )
+        / draws
+        for n in samples
+    ]
+    return {"depth": depth, "samples": list(samples), "spacing": [length / n for n in samples],
+            "half_width": half_width(depth), "test_error": errors}  # fmt: skip
 
 
 def classify_by_kernel_flow(

@@ -13,6 +13,9 @@ Quick profile: one torch thread, sized for 2 CPU cores; full: the papers' scale.
 - `manifolds_resources`: test error over (depth, separation) for winding pairs at a fixed
   training time, and the test error against the number of samples. Two models (the config's
   `model`): quick, the infinite-width network (kernel flow); full, real networks of width 1024.
+- `manifolds_width_depth` (in `concentration`): the uniform error of the NTK over the pairs of
+  a grid on a winding pair, over (width, depth): at a fixed width it grows with depth, and L/n
+  sets it.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from tqdm.auto import tqdm
 
 from ..runtime import config_threads
 from ..train import progress_enabled
+from .concentration import WidthDepthConfig, run_width_depth
 from .curves import DTYPE, CurvePair, great_circle, named_pair, winding_pair
 from .dynamics import (
     certificate,
@@ -47,7 +51,14 @@ from .ntk import (
     ntk_profile,
     ntk_profiles,
 )
-from .plots import plot_decision, plot_depth, plot_ntk, plot_resources, plot_training
+from .plots import (
+    plot_decision,
+    plot_depth,
+    plot_ntk,
+    plot_resources,
+    plot_training,
+    plot_width_depth,
+)
 
 # --- manifolds_ntk ------------------------------------------------------------------------------
 
@@ -431,6 +442,7 @@ NTK_FIGURES = {"ntk_concentration": plot_ntk}
 DEPTH_FIGURES = {"ntk_depth": plot_depth}
 TRAINING_FIGURES = {"training_dynamics": plot_training, "training_decision": plot_decision}
 RESOURCES_FIGURES = {"resources": plot_resources}
+WIDTH_DEPTH_FIGURES = {"width_depth": plot_width_depth}
 
 # name -> (run, config class, figures, one-line summary), for experiments.py to register.
 EXPERIMENTS = {
@@ -457,5 +469,11 @@ EXPERIMENTS = {
         ResourcesConfig,
         RESOURCES_FIGURES,
         "success map over (depth, separation); test error vs samples",
+    ),
+    "manifolds_width_depth": (
+        run_width_depth,
+        WidthDepthConfig,
+        WIDTH_DEPTH_FIGURES,
+        "uniform NTK error over (width, depth): set width by depth",
     ),
 }

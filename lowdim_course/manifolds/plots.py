@@ -10,6 +10,7 @@ import torch
 
 from .. import plots
 from .curves import DTYPE
+from .ntk import ntk_profiles
 
 
 def plot_ntk(result: dict):
@@ -243,4 +244,78 @@ def plot_pairs(pairs: list, nets: list | None = None, titles: list | None = None
         )
         ax.set_box_aspect((1, 1, 1))
         ax.tick_params(labelsize=6)
+    return fig
+
+
+def plot_b_number(pairs: list, counts: list, titles: list):
+    """Pairs of S^2 in longitude-latitude coordinates, each grid point coloured by its count in
+    the B-number (`b_number`: the balls needed to cover the far-but-close part of M from it)."""
+    fig, axes = plots.subplots(1, len(pairs), width=3.6, height=3.2, squeeze=False)
+    top = max(1, max(int(c.max()) for c in counts))
+    for ax, pair, count, title in zip(axes[0], pairs, counts, titles):
+        x, _ = pair.dense(len(count) // 2)
+        longitude = np.degrees(np.arctan2(x[:, 1].numpy(), x[:, 0].numpy()) % (2 * math.pi))
+        latitude = np.degrees(np.arcsin(x[:, 2].clamp(-1, 1).numpy()))
+        dots = ax.scatter(longitude, latitude, c=count.numpy(), s=4, cmap="viridis", vmin=0,
+                          vmax=top)  # fmt: skip
+        ax.set(xlabel="longitude (degrees)", ylabel="latitude (degrees)", title=title)
+    fig.colorbar(dots, ax=axes[0].tolist(), label="balls to cover the far-but-close part")
+    return fig
+
+
+def plot_certificate_decay(decay: dict):
+    """The training error of the kernel flow against time for each depth (solid), and its
+    certificate bound ||g||/(e t) + ||xi|| (dashed), on log-log axes."""
+    fig, ax = plots.subplots(width=6.4, height=4.0)
+    for color, (depth, run) in zip(plots.OKABE_ITO[1:], decay.items()):
+        g = run["certificate_norm"]
+        ax.loglog(run["times"], run["rms"], "-", color=color, label=f"L = {depth}, ||g|| = {g:.0f}")
+        ax.loglog(run["times"], run["bound"], "--", color=color, lw=1)
+    ax.set_ylim(1e-4, 3)
+    ax.set(
+        xlabel=r"time $t$ (units of $1/\Theta(0)$)",
+        ylabel=r"training error $\|\zeta_t\|_{L^2(\mu_N)}$",
+        title=r"Kernel flow (solid) and the bound $\|g\|/(et) + \|\xi\|$ (dashed)",
+    )
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_width_depth(result: dict):
+    """Left: the median uniform kernel error over depth at each width; right: the same against
+    the depth-to-width ratio L/n, where the widths fall onto one curve."""
+    fig, (ax, ax2) = plots.subplots(1, 2, width=5.2, height=4.0)
+    depths = np.asarray(result["depths"], dtype=float)
+    median = np.asarray(result["median_error"], dtype=float)
+    for color, width, row in zip(plots.OKABE_ITO[1:], result["widths"], median):
+        ax.loglog(depths, row, "o-", color=color, label=f"width {width}")
+        ax2.loglog(depths / width, row, "o-", color=color, label=f"width {width}")
+    ref = median[-1, 0] * np.sqrt(depths)
+    ax.loglog(depths, ref, "k--", lw=1, label=r"$\propto \sqrt{L}$")
+    ax.set(
+        xlabel="depth L",
+        ylabel=r"$\sup_{M \times M} |\hat\Theta - \Theta| \,/\, \Theta(0)$ (median)",
+        title="Fixed width: concentration degrades with depth",
+    )
+    ax2.set(xlabel="depth / width L/n", ylabel="median uniform error", title="Set by L/n")
+    ax.legend(fontsize=8)
+    ax2.legend(fontsize=8)
+    return fig
+
+
+def plot_kernel_shapes(depths, resolution: int = 721):
+    """The kernel profile k_L(nu) (the slide's Theta(e_1, x')/L up to the factor n/2) at each
+    depth: left over the whole angle range, right on log-log axes, where the peak's width
+    shrinks like 1/L and its tail decays slowly."""
+    fig, (ax, ax2) = plots.subplots(1, 2, width=5.2, height=3.8)
+    nu = torch.linspace(0, math.pi, resolution, dtype=DTYPE)
+    small = torch.logspace(-4, math.log10(math.pi), resolution, dtype=DTYPE)  # resolves L = 625
+    colors = plots.plt.get_cmap("viridis")(np.linspace(0, 0.85, len(depths)))
+    shapes = zip(ntk_profiles(nu, depths), ntk_profiles(small, depths))
+    for color, ((depth, k), (_, k_small)) in zip(colors, shapes):
+        ax.plot(np.degrees(nu.numpy()), k.numpy(), color=color, label=f"L = {depth}")
+        ax2.loglog(np.degrees(small.numpy()), k_small.numpy(), color=color, label=f"L = {depth}")
+    ax.set(xlabel=r"angle $\nu$ (degrees)", ylabel=r"$k_L(\nu)$", title="The kernel's shape")
+    ax2.set(xlabel=r"angle $\nu$ (degrees)", ylabel=r"$k_L(\nu)$", title="The same, log-log")
+    ax.legend(fontsize=8)
     return fig
