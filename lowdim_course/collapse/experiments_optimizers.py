@@ -48,7 +48,7 @@ class OptimizersConfig:
                 ("adam", 3000, 0.05),
                 ("lbfgs", 100, 1.0),
             ),
-            batch=40,
+            batch=100,
             threads=0,
         )
 
