@@ -92,6 +92,14 @@ def _transfer(c):
     return _tpt(c, runs=len(c.variants), images=TRAIN_IMAGES * c.source_classes // 10)
 
 
+def _finetune(c):
+    down = TRAIN_IMAGES * (10 - c.source_classes) // 10
+    return _tpt(c, what="ResNet18, pretraining", images=TRAIN_IMAGES * c.source_classes // 10) + [
+        Run("one fine-tuning per method", **_nets(c), epochs=c.finetune.epochs,
+            count=len(c.methods), images=down)
+    ]  # fmt: skip
+
+
 def _separation_mlp(c):
     return [Run(f"{c.depth}-layer MLP", "mlp", c.train.epochs, width=c.width, depth=c.depth)]
 
@@ -140,6 +148,7 @@ RUNS = {
     "collapse_losses": lambda c: _tpt(c, runs=len(c.losses), what="ResNet18, one per loss"),
     "collapse_random_labels": _random_labels_collapse,
     "collapse_transfer": _transfer,
+    "collapse_finetune": _finetune,
     "parsimony_separation_mlp": _separation_mlp,
     "robust_overfitting": _overfitting,
     "robust_sop": _sop,

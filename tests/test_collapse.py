@@ -324,6 +324,14 @@ TINY = {
     "collapse_transfer": {"width": 32, "variants": ((0.0, 0.0), (5e-3, 0.0)),
                           "checkpoints": (1, 2), "draws": 2,
                           "train": TrainConfig(epochs=2, batch_size=64)},
+    "collapse_optimizers": {"problems": ((3, 4),), "inits": 2,
+                            "optimizers": (("gd", 20, 1.0), ("sgd", 20, 0.5),
+                                           ("adam", 20, 0.05), ("lbfgs", 2, 1.0))},
+    "collapse_width": {"widths": (8, 16), "n_random": 40, "loss_widths": (8, 16),
+                       "losses": ("ce", "mse"), "lengths": (1, 2),
+                       "random_train": replace(collapse.QUICK_TRAIN, epochs=3, batch_size=20)},
+    "collapse_finetune": {"width": 32, "train": TrainConfig(epochs=1, batch_size=64),
+                          "finetune": TrainConfig(epochs=1, batch_size=64)},
 }  # fmt: skip
 
 

@@ -127,6 +127,44 @@ def hand_built(name):
             "spearman": -0.87,
             "untrained": {"down_nc1": 0.48, "probe_acc": 0.81, "source_nc1": 0.35},
         }
+    if name == "collapse_optimizers":
+        rows = []
+        for optimizer, nc1, angle, gap in [("gd", 1e-30, 1e-15, 0.0), ("sgd", 4e-4, 2e-3, 1e-3),
+                                           ("adam", 1e-12, 4e-7, 5e-12),
+                                           ("lbfgs", 5e-17, 1e-7, 2e-15)]:  # fmt: skip
+            stat = {"nc1": nc1, "means_angle_error_max": angle, "nc3": nc1}
+            rows.append({"K": 10, "d": 20, "optimizer": optimizer, "steps": 100,
+                         "objective": [0.5475 * (1 + gap)] * 4, "gap_max": np.float64(gap),
+                         **{k: {"mean": v / 2, "std": v / 4, "max": v}
+                            for k, v in stat.items()}})  # fmt: skip
+        return {"rows": rows, "inits": 4}
+    if name == "collapse_width":
+        random = [
+            {"width": w, "train_acc": acc, "test_acc": 0.1, "tpt_epoch": tpt, "nc1_first": 19.0,
+             "nc1_final": nc1, "epochs": [1, 60], "nc1_curve": [19.0, nc1]}
+            for w, acc, tpt, nc1 in [(8, 0.81, None, 6.4), (32, 1.0, 25, 0.27),
+                                     (256, 1.0, 18, 0.12)]
+        ]  # fmt: skip
+        losses = [
+            {"width": w, "epochs": e, "loss": loss, "test_acc": acc, "train_acc": 1.0, "nc1": 0.1}
+            for w, e, accs in [(8, 3, (0.45, 0.40)), (8, 20, (0.93, 0.78)),
+                               (128, 3, (0.95, 0.93)), (128, 20, (0.991, 0.985))]
+            for loss, acc in zip(("ce", "mse"), accs)
+        ]  # fmt: skip
+        spread = {"8-3": 5.0, "8-20": 15.0, "128-3": 2.0, "128-20": 0.6}
+        return {"data": "digits", "n_random": 100, "n_test": 450, "random": random,
+                "losses": losses, "spread": spread}  # fmt: skip
+    if name == "collapse_finetune":
+        methods = [
+            {"method": m, "test_acc": acc, "train_acc": 1.0, "nc1": nc1, "tuned_percent": share,
+             "layer_nc1": [0.38, layer2, nc1]}
+            for m, acc, nc1, share, layer2 in [("linear", 0.893, 1.04, 0.86, 0.71),
+                                               ("layer", 0.982, 0.17, 44.8, 0.17),
+                                               ("scl", 0.987, 0.22, 45.3, 0.21),
+                                               ("full", 0.991, 0.078, 100.0, 0.12)]
+        ]  # fmt: skip
+        return {"data": "digits", "model": "mlp", "layer": 1, "methods": methods,
+                "pretrained_layer_nc1": [0.38, 0.71, 1.04]}  # fmt: skip
     raise KeyError(name)
 
 
@@ -213,6 +251,20 @@ VIOLATIONS = [
     ("collapse_transfer", _set(["spearman"], -0.4), r"Spearman.*<= -0\.5"),
     ("collapse_transfer", _set(["points", 1, "probe_acc"], 0.59), "strongest weight decay"),
     ("collapse_transfer", _set(["points", 0, "source_nc1"], 0.007), r"transfers worst.*0\.02"),
+    ("collapse_optimizers", _set(["rows", 1, "nc1", "max"], 2e-3), r"NC1.*minibatch SGD.*2\.0e-03"),
+    ("collapse_optimizers", _set(["rows", 2, "means_angle_error_max", "max"], 0.3), "Adam.*3"),
+    ("collapse_optimizers", _set(["rows", 3, "nc3", "max"], 0.01), "aligns the classifier"),
+    ("collapse_optimizers", _set(["rows", 0, "gap_max"], 0.01), "same objective value"),
+    ("collapse_width", _set(["random", 2, "train_acc"], 0.99), "memorises the random labels"),
+    ("collapse_width", _set(["random", 0, "train_acc"], 1.0), "the narrowest.*does not"),
+    ("collapse_width", _set(["random", 2, "nc1_final"], 1.0), r"collapses more.*\(6x\)"),
+    ("collapse_width", _set(["spread", "128-20"], 5.5), "the losses agree"),
+    ("collapse_width", _set(["spread", "128-20"], 2.5), "at most 3 points"),
+    ("collapse_width", _set(["spread", "128-3"], 0.3), "at width 128 after 3"),
+    ("collapse_finetune", _set(["methods", 2, "nc1"], 1.1), "lower NC1 than the linear probe"),
+    ("collapse_finetune", _set(["methods", 1, "test_acc"], 0.89), "higher downstream test"),
+    ("collapse_finetune", _set(["methods", 2, "tuned_percent"], 60.0), "under 50%"),
+    ("collapse_finetune", _set(["methods", 1, "tuned_percent"], 0.5), "sanity check"),
 ]
 
 

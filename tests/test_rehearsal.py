@@ -35,6 +35,8 @@ MINIATURE = {
     "collapse a network",
     "collapse_random_labels": "memorising random labels takes hundreds of epochs",
     "collapse_transfer": "4 checkpoints of 2-epoch pretraining give no meaningful correlation",
+    "collapse_finetune": "2 epochs on the miniature images of 5 classes do not separate the "
+    "methods' accuracies or collapse",
     "parsimony_separation_mlp": "a ten-layer MLP does not fit its training set in 2 epochs",
     "robust_overfitting": "memorising the corrupted labels and the fall from the peak take "
     "hundreds of epochs",

@@ -4,11 +4,14 @@ of training, the unconstrained features model (UFM) that explains it, and what i
 
 - geometry.py: the simplex ETF and `nc_metrics` (NC1-NC4; the definitions of every metric);
 - losses.py: cross-entropy, focal, label smoothing and MSE, per sample;
-- ufm.py: gradient descent on the unconstrained features model;
+- ufm.py: the UFM objective and gradient descent on it; optimizers.py: the same objective
+  solved by SGD, Adam and L-BFGS; landscape.py: a non-global critical point, the gradient in
+  the logits and the curvature along a direction (the two-step landscape proof's exercise);
 - networks.py: the lecture's networks (built by `models.build`, trained by `train.train`), a
   fixed ETF classifier, and the per-epoch NC measurements;
 - transfer.py: the few-shot linear probe on held-out classes;
-- experiments.py, experiments_uses.py, experiments_transfer.py: configs, `run_*`, the
+- experiments.py, experiments_uses.py, experiments_transfer.py, experiments_optimizers.py,
+  experiments_width.py: configs, `run_*`, the
   `check_*` of the lecture's claims beside each, `EXPERIMENTS` and `CHECKS`; plots.py: figures.
 
 Experiments (quick profile: scikit-learn digits or free features, CPU, one torch thread):
@@ -29,6 +32,15 @@ Experiments (quick profile: scikit-learn digits or free features, CPU, one torch
   0-4; on the held-out digits 5-9, NC1 of the features (on one half of their training samples)
   against the 5-shot linear-probe accuracy (shots drawn from the other half, scored on their
   test set).
+- `collapse_optimizers`: the UFM (K = 10, d = 20 > K) solved by gradient descent, minibatch
+  SGD, Adam and L-BFGS from the same random starts: every one ends collapsed, at a simplex ETF
+  and at the same objective; mean and spread over the starts.
+- `collapse_width`: random labels across MLP widths (memorised and collapsed only when wide
+  enough), and the losses' test accuracies over width and training length (they agree only
+  when the network is wide enough and trained long enough).
+- `collapse_finetune`: an MLP pretrained on digits 0-4 (full: ResNet18 on CIFAR-10 classes
+  0-4) adapted to the other five classes by linear probing, one-layer fine-tuning, SCL-FT and
+  full fine-tuning: accuracy, NC1, parameters tuned, layer-wise NC1 (finetune.py).
 
 Computations on features run in float64.
 """
@@ -46,6 +58,8 @@ from .experiments import (
     run_tpt,
     run_ufm,
 )
+from .experiments_finetune import FineTuneConfig, check_finetune, run_finetune
+from .experiments_optimizers import OptimizersConfig, check_optimizers, run_optimizers
 from .experiments_transfer import TransferConfig, check_transfer, run_transfer
 from .experiments_uses import (
     FixedETFConfig,
@@ -55,7 +69,10 @@ from .experiments_uses import (
     run_fixed_etf,
     run_losses,
 )
+from .experiments_width import WidthConfig, check_width, run_width
+from .finetune import METHOD_NAMES, METHODS, FineTuned, layers_of, tuned_fraction
 from .geometry import DTYPE, class_mean_cosines, etf_gram, nc_metrics, simplex_etf
+from .landscape import embedded_critical_point, logit_gradient, ufm_curvature, ufm_gradient_norm
 from .losses import LOSS_NAMES, LOSS_SHORT, LOSSES, loss_function, per_sample_loss
 from .networks import (
     FULL_TRAIN,
@@ -72,18 +89,22 @@ from .networks import (
     terminal_phase,
     train_network,
 )
+from .optimizers import OPTIMIZER_NAMES, OPTIMIZERS, solve_ufm
 from .plots import (
+    plot_finetune,
     plot_fixed_etf,
     plot_losses,
+    plot_optimizers,
     plot_random_labels,
     plot_tpt,
     plot_tpt_cosines,
     plot_transfer,
     plot_ufm,
     plot_ufm_geometry,
+    plot_width,
 )
 from .transfer import class_subset, few_shot_accuracy, ridge_probe
-from .ufm import log_steps, train_ufm, worst_start
+from .ufm import log_steps, train_ufm, ufm_objective, worst_start
 
 __all__ = [
     "CHECKS",
@@ -93,28 +114,42 @@ __all__ = [
     "LOSSES",
     "LOSS_NAMES",
     "LOSS_SHORT",
+    "METHODS",
+    "METHOD_NAMES",
     "MODELS",
-    "NetworkConfig",
+    "OPTIMIZERS",
+    "OPTIMIZER_NAMES",
     "QUICK_TRAIN",
+    "FineTuneConfig",
+    "FineTuned",
     "FixedETFConfig",
     "LossesConfig",
+    "NetworkConfig",
+    "OptimizersConfig",
     "RandomLabelsConfig",
     "TPTConfig",
     "TransferConfig",
     "UFMConfig",
+    "WidthConfig",
     "build_model",
+    "check_finetune",
     "check_fixed_etf",
     "check_losses",
+    "check_optimizers",
     "check_random_labels",
-    "check_transfer",
     "check_tpt",
+    "check_transfer",
     "check_ufm",
+    "check_width",
     "class_mean_cosines",
     "class_subset",
+    "embedded_critical_point",
     "etf_gram",
     "few_shot_accuracy",
     "fix_classifier",
+    "layers_of",
     "log_steps",
+    "logit_gradient",
     "loss_function",
     "nc_epochs",
     "nc_hook",
@@ -123,24 +158,35 @@ __all__ = [
     "network_cosines",
     "network_nc",
     "per_sample_loss",
+    "plot_finetune",
     "plot_fixed_etf",
     "plot_losses",
+    "plot_optimizers",
     "plot_random_labels",
     "plot_tpt",
     "plot_tpt_cosines",
     "plot_transfer",
     "plot_ufm",
     "plot_ufm_geometry",
+    "plot_width",
     "ridge_probe",
+    "run_finetune",
     "run_fixed_etf",
     "run_losses",
+    "run_optimizers",
     "run_random_labels",
-    "run_transfer",
     "run_tpt",
+    "run_transfer",
     "run_ufm",
+    "run_width",
     "simplex_etf",
+    "solve_ufm",
     "terminal_phase",
     "train_network",
     "train_ufm",
+    "tuned_fraction",
+    "ufm_curvature",
+    "ufm_gradient_norm",
+    "ufm_objective",
     "worst_start",
 ]

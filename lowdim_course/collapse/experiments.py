@@ -1,8 +1,9 @@
 """The lecture's experiments on neural collapse itself: training past zero error
 (`collapse_tpt`), the unconstrained features model (`collapse_ufm`) and random labels
 (`collapse_random_labels`); the experiments on what collapse is good for are in
-`experiments_uses.py` and `experiments_transfer.py`. `EXPERIMENTS` registers all six for
-lowdim_course.experiments.
+`experiments_uses.py` and `experiments_transfer.py`, the UFM under other optimisers in
+`experiments_optimizers.py`, width and training length in `experiments_width.py`, fine-tuning
+in `experiments_finetune.py`. `EXPERIMENTS` registers all nine for lowdim_course.experiments.
 
 Each `run_*(config, *, device, seed, progress, checkpoint_dir)` returns a dict of numbers
 that the `plot_*` functions of plots.py draw. Quick profile: scikit-learn digits or free
@@ -25,8 +26,11 @@ from .. import models
 from ..claims import by_profile, claim
 from ..runtime import config_threads
 from ..train import TrainConfig
+from . import experiments_finetune as finetune_experiment
+from . import experiments_optimizers as optimizers_experiment
 from . import experiments_transfer as transfer_experiment
 from . import experiments_uses as uses
+from . import experiments_width as width_experiment
 from . import plots
 from .networks import (
     FULL_TRAIN,
@@ -453,6 +457,24 @@ EXPERIMENTS = {
         {"transfer": plots.plot_transfer},
         "NC1 on held-out classes vs few-shot linear-probe accuracy after pretraining",
     ),
+    "collapse_optimizers": (
+        optimizers_experiment.run_optimizers,
+        optimizers_experiment.OptimizersConfig,
+        {"optimizers": plots.plot_optimizers},
+        "the UFM solved by gradient descent, SGD, Adam and L-BFGS: the same collapse",
+    ),
+    "collapse_width": (
+        width_experiment.run_width,
+        width_experiment.WidthConfig,
+        {"width": plots.plot_width},
+        "random labels across MLP widths; the losses' test accuracies over width and length",
+    ),
+    "collapse_finetune": (
+        finetune_experiment.run_finetune,
+        finetune_experiment.FineTuneConfig,
+        {"finetune": plots.plot_finetune},
+        "linear probe, layer FT, SCL-FT and full FT: accuracy, NC1, parameters, layer-wise NC1",
+    ),
 }
 
 # name -> check(result, profile), for lowdim_course.experiments.
@@ -463,4 +485,7 @@ CHECKS = {
     "collapse_losses": uses.check_losses,
     "collapse_random_labels": check_random_labels,
     "collapse_transfer": transfer_experiment.check_transfer,
+    "collapse_optimizers": optimizers_experiment.check_optimizers,
+    "collapse_width": width_experiment.check_width,
+    "collapse_finetune": finetune_experiment.check_finetune,
 }

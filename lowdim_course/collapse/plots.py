@@ -294,3 +294,93 @@ def plot_transfer(result: dict):
     )
     ax.legend(fontsize=8)
     return fig
+
+
+def plot_optimizers(result: dict):
+    """Per optimiser (and (K, d)): the mean over the starts of NC1, the worst angle error and
+    NC3, with bars of one standard deviation (log scale; floored at 1e-17)."""
+    from .optimizers import OPTIMIZER_NAMES
+
+    rows = result["rows"]
+    keys = [("nc1", "NC1"), ("means_angle_error_max", "max |cos + 1/(K-1)|"), ("nc3", "NC3")]
+    fig, axes = plots.subplots(1, 3, width=4.0, height=3.6)
+    labels = [f"{OPTIMIZER_NAMES[r['optimizer']]}\nK={r['K']}, d={r['d']}" for r in rows]
+    x = np.arange(len(rows))
+    for ax, (key, name) in zip(axes, keys):
+        mean = np.maximum([r[key]["mean"] for r in rows], 1e-17)
+        std = np.array([r[key]["std"] for r in rows])
+        colors = [plots.OKABE_ITO[i % len(plots.OKABE_ITO)] for i in range(len(rows))]
+        ax.bar(x, mean, color=colors, yerr=np.minimum(std, 0.99 * mean), capsize=3)
+        ax.set_yscale("log")
+        ax.set_xticks(x, labels, rotation=60, ha="right", fontsize=8)
+        ax.set(xlabel="optimiser", ylabel=f"mean and std over {result['inits']} starts",
+               title=name)  # fmt: skip
+    fig.suptitle("The UFM solved by four optimisers")
+    return fig
+
+
+def plot_width(result: dict):
+    """Left: NC1 per epoch on random labels, one curve per MLP width. Right: test accuracy of
+    each loss against width, one panel line style per training length."""
+    fig, (ax, ax_l) = plots.subplots(1, 2, width=5.4, height=4.0)
+    cmap = mpl.colormaps["viridis"]
+    rows = sorted(result["random"], key=lambda r: r["width"])
+    for i, r in enumerate(rows):
+        color = cmap(i / max(len(rows) - 1, 1))
+        label = f"width {r['width']} (train {100 * r['train_acc']:.0f}%)"
+        ax.semilogy(r["epochs"], r["nc1_curve"], color=color, label=label)
+    ax.set(
+        xlabel="epoch",
+        ylabel=r"NC1 = tr$(\Sigma_W\Sigma_B^+)/K$",
+        title=f"{result['n_random']} random labels",
+    )
+    ax.legend(fontsize=8)
+    losses = list(dict.fromkeys(r["loss"] for r in result["losses"]))
+    lengths = sorted({r["epochs"] for r in result["losses"]})
+    styles = ["--", "-", ":", "-."]
+    for color, loss in zip(plots.OKABE_ITO, losses):
+        for style, length in zip(styles, lengths):
+            pts = sorted((r["width"], r["test_acc"]) for r in result["losses"]
+                         if r["loss"] == loss and r["epochs"] == length)  # fmt: skip
+            ax_l.plot([w for w, _ in pts], [100 * a for _, a in pts], style, marker="o",
+                      color=color, label=f"{LOSS_SHORT[loss]}, {length} epochs")  # fmt: skip
+    ax_l.set_xscale("log", base=2)
+    ax_l.set(xlabel="MLP width", ylabel="test accuracy (%)", title="Losses over width and length")
+    ax_l.legend(fontsize=7, ncol=2)
+    return fig
+
+
+def plot_finetune(result: dict):
+    """Left: downstream test accuracy and NC1 of each fine-tuning method. Right: NC1 of every
+    layer's output on the downstream training data, per method and before tuning."""
+    from .finetune import METHOD_NAMES
+
+    rows = result["methods"]
+    fig, (ax, ax_n, ax_l) = plots.subplots(1, 3, width=4.2, height=4.0)
+    x, names = np.arange(len(rows)), [METHOD_NAMES[r["method"]] for r in rows]
+    ax.bar(x, [100 * r["test_acc"] for r in rows], color=plots.OKABE_ITO[: len(rows)])
+    for i, r in enumerate(rows):
+        ax.text(i, 100 * r["test_acc"], f"{r['tuned_percent']:.1f}%\ntuned", ha="center",
+                va="bottom", fontsize=8)  # fmt: skip
+    low = min(100 * r["test_acc"] for r in rows)
+    ax.set_ylim(max(0, low - 10), 103)
+    ax.set_xticks(x, names, rotation=20)
+    ax.set(xlabel="method (labels: parameters tuned)", ylabel="downstream test accuracy (%)",
+           title="Accuracy on the new classes")  # fmt: skip
+    ax_n.bar(x, [r["nc1"] for r in rows], color=plots.OKABE_ITO[: len(rows)])
+    ax_n.set_yscale("log")
+    ax_n.set_xticks(x, names, rotation=20)
+    ax_n.set(xlabel="method", ylabel="NC1 of the head's input (downstream training data)",
+             title="Collapse on the new classes")  # fmt: skip
+    if result.get("pretrained_layer_nc1"):
+        layers = np.arange(1, len(result["pretrained_layer_nc1"]) + 1)
+        ax_l.semilogy(layers, result["pretrained_layer_nc1"], "k:", label="pretrained")
+    for color, r in zip(plots.OKABE_ITO, rows):
+        layers = np.arange(1, len(r["layer_nc1"]) + 1)
+        ax_l.semilogy(layers, r["layer_nc1"], "o-", color=color, label=METHOD_NAMES[r["method"]])
+    ax_l.set_xticks(np.arange(1, len(rows[0]["layer_nc1"]) + 1))
+    ax_l.axvline(result["layer"] + 1, color="0.5", linestyle=":", linewidth=1.2)
+    ax_l.set(xlabel="layer (dotted: the one layer FT and SCL-FT tune)", ylabel="NC1",
+             title=f"Layer-wise NC1, {result['model']} on the new classes")  # fmt: skip
+    ax_l.legend(fontsize=8)
+    return fig

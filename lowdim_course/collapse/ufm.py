@@ -20,6 +20,22 @@ def log_steps(steps: int, points: int = 20) -> list[int]:
     return [int(s) for s in grid]
 
 
+def ufm_objective(H, W, b, y, loss="ce", weight_decay=5e-3, *, gamma=2.0, alpha=0.1, index=None):
+    """The UFM objective of each start: H (R, N, d), W (R, K, d), b (R, K), labels y (N,) -> (R,).
+
+        1/N sum_i loss(W h_i + b, y_i) + lam/2 (||W||_F^2 + ||H||_F^2 + ||b||^2),
+    lam = `weight_decay`.
+
+    With `index` (a tensor of sample indices) the fit term averages over those samples only:
+    an unbiased estimate of the objective for stochastic gradient descent.
+    """
+    logits = H @ W.transpose(1, 2) + b[:, None, :]  # (R, N, K)
+    per_sample = per_sample_loss(logits, y, loss, gamma, alpha)  # (R, N)
+    fit = per_sample.mean(-1) if index is None else per_sample[:, index].mean(-1)
+    penalty = (W**2).sum((1, 2)) + (H**2).sum((1, 2)) + (b**2).sum(1)
+    return fit + weight_decay / 2 * penalty
+
+
 def train_ufm(
     K: int,
     d: int,
@@ -63,10 +79,7 @@ def train_ufm(
     optimizer = torch.optim.SGD(params, lr=lr, momentum=momentum)
 
     def objective():  # (R,)
-        logits = H @ W.transpose(1, 2) + b[:, None, :]  # (R, N, K)
-        fit = per_sample_loss(logits, y, loss, gamma, alpha).mean(-1)
-        penalty = (W**2).sum((1, 2)) + (H**2).sum((1, 2)) + (b**2).sum(1)
-        return fit + weight_decay / 2 * penalty
+        return ufm_objective(H, W, b, y, loss, weight_decay, gamma=gamma, alpha=alpha)
 
     def snapshot(step, value):
         per_start = [nc_metrics(H[r], y, W[r], b[r], K) for r in range(R)]
