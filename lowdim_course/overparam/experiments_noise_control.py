@@ -11,15 +11,20 @@ of each seed side by side. Generated data in both profiles, no download."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 
 from ..claims import by_profile, claim
 from ..runtime import config_threads
-from .experiments_lr_noise import TwoPatternConfig, _lr_noise_summary, _two_pattern_sets
-from .lr_noise import BatchedMLP, TwoPatternSpec, train_sweep
+from .experiments_lr_noise import (
+    LRNoiseConfig,
+    TwoPatternConfig,
+    _lr_noise_summary,
+    _two_pattern_sets,
+)
+from .lr_noise import BatchedMLP, train_sweep
 
 SCHEDULES = ("small lr", "small lr + activation noise")
 
@@ -50,17 +55,7 @@ class NoiseControlConfig:
         # 2048 units for 300 epochs. Measured on this 2-core CPU under load, four seeds cost
         # 5.5 s of CPU time an epoch and 5 s an evaluation; two seeds, half that: about 16 min
         # of CPU time, 8 min of 2-core wall time.
-        return cls(
-            two_patterns=TwoPatternConfig(
-                spec=TwoPatternSpec(p=200),
-                train_samples=2000,
-                test_samples=10_000,
-                width=2048,
-                seeds=2,
-                eval_every=5,
-            ),
-            threads=0,
-        )
+        return cls(two_patterns=replace(LRNoiseConfig.full().two_patterns, seeds=2), threads=0)
 
 
 @config_threads
