@@ -232,8 +232,10 @@ class TrainingConfig:
 
     @classmethod
     def full(cls) -> TrainingConfig:
+        # Widths to 2048 at depth 4: one gradient step at width 2048 takes about 0.15 s on two
+        # CPU cores and grows like width^2 (width 16384 would take hours per thousand steps).
         return cls(
-            widths=(64, 256, 1024, 4096, 16384),
+            widths=(64, 256, 1024, 2048),
             depth=4,
             samples=400,
             steps=4000,

@@ -183,11 +183,14 @@ class PhaseConfig:
 
     @classmethod
     def full(cls) -> PhaseConfig:
+        # n = 400 as Donoho & Tanner's smaller experiments; the grid (9 x 19 points, 12 trials:
+        # 2052 linear programs) is sized to run in about 20 minutes on two CPU cores, where one
+        # LP at n = 400 takes 0.05-1 s (more where recovery fails).
         return cls(
             n=400,
-            deltas=tuple(round(0.05 * i, 2) for i in range(1, 20)),
-            rhos=tuple(round(0.025 * i, 3) for i in range(1, 40)),
-            trials=20,
+            deltas=tuple(round(0.1 * i, 1) for i in range(1, 10)),
+            rhos=tuple(round(0.05 * i, 2) for i in range(1, 20)),
+            trials=12,
             workers=16,
         )
 
