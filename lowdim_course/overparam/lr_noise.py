@@ -170,10 +170,14 @@ class BatchedMLP(nn.Module):
     def forward(self, x: torch.Tensor, noisy: bool = True) -> torch.Tensor:
         """(S, B, in) -> (S, B, classes); with `noise` set and `noisy`, noisy pre-activations."""
         parts = [x[..., c0:c1] @ w.transpose(1, 2) for w, (c0, c1) in zip(self.w1, self.inputs)]
-        pre = torch.cat(parts, -1) + self.b1[:, None, :]  # (S, B, hidden)
+        pre = torch.cat(parts, -1)  # (S, B, hidden)
+        # In place, here and in the ReLU when no gradient is needed (evaluation): the same
+        # numbers, without two more (S, B, hidden) tensors, which made evaluating on the test
+        # set take 2.5 times as long.
+        pre += self.b1[:, None, :]
         if noisy and self.noise is not None:
             pre = noisy_preactivations(pre, self.noise)
-        hidden = F.leaky_relu(pre, self.negative_slope)
+        hidden = F.leaky_relu(pre, self.negative_slope, inplace=not torch.is_grad_enabled())
         return torch.baddbmm(self.b2[:, None, :], hidden, self.w2.transpose(1, 2))
 
     @torch.no_grad()
