@@ -28,11 +28,16 @@ book: $(STAMP)
 	env -u MPLBACKEND $(BOOK_ENV) $(BIN)/jupyter-book build . --builder html -W -n --keep-going
 
 # ruff, unit tests, nbval over every lecture notebook, and the browser test of the site.
+# Two pytest workers (pytest-xdist): most tests and notebook kernels use one thread, so on
+# CI's two cores the site test's book build runs beside the rest instead of after it.
+# --dist loadfile keeps each notebook's cells (one kernel) and each test file on one worker.
 # pytest exits 5 when it collected nothing: that is a broken suite, so say so and fail.
+TEST_WORKERS ?= 2
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(QUICK) MPLBACKEND=agg $(BIN)/pytest tests lectures --nbval-lax --nbval-cell-timeout=300 --durations=10 \
+		-n $(TEST_WORKERS) --dist loadfile \
 		|| { s=$$?; [ $$s -eq 5 ] && echo "pytest collected no tests: the suite is missing"; exit $$s; }
 
 lint:

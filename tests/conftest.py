@@ -34,3 +34,10 @@ def miniature_root(miniature, monkeypatch):
     """$LOWDIM_DATA pointed at the miniature data sets for one test; returns the root."""
     monkeypatch.setenv("LOWDIM_DATA", str(miniature.root))
     return miniature.root
+
+
+def pytest_collection_modifyitems(config, items):
+    """The site test first: its book build (every notebook executed) is the longest single test
+    file, so on `make test`'s two workers it should start at once, beside everything else,
+    rather than last on one worker (see the Makefile)."""
+    items.sort(key=lambda item: item.path.name != "test_site.py")  # stable: the rest in order
