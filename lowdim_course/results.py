@@ -102,6 +102,25 @@ def write_json(path: Path, payload: dict) -> Path:
     return path
 
 
+def finished_stage(checkpoint_dir: Path | str | None, name: str, compute) -> dict:
+    """`compute()`, kept as `checkpoint_dir/NAME.json` once it has finished, so that a restarted
+    run skips the stages it already finished: for runs that loop over independent trainings
+    (widths, schedules) too short to checkpoint inside but too many to redo. The runner ties the
+    folder to the run's settings and seed (`experiments.claim_checkpoints`), so a stage of
+    another run is never read back. Without a folder it only computes. The result is returned
+    as it reads back from JSON, so a fresh and a resumed run give the same values."""
+    if checkpoint_dir is None:
+        return to_jsonable(compute())
+    path = Path(checkpoint_dir) / f"{name}.json"
+    if path.exists():
+        # said, not silent: the run's wall time then leaves this stage out
+        print(f"resuming: {name} finished earlier, read back from {path}")
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_json(path, to_jsonable(compute()))
+    return json.loads(path.read_text())
+
+
 def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 

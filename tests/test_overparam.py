@@ -212,6 +212,37 @@ def test_lr_noise_is_the_two_pattern_run_and_networks_come_from_the_factory(monk
     assert full.two_patterns.seeds >= 5 and full.two_patterns.eval_every > 1
 
 
+@pytest.mark.parametrize(
+    "name, module, trainer, stages",
+    [
+        ("overparam_lazy", experiments_capacity, "_train_lazy", ["width-32", "width-128"]),
+        ("overparam_lr_noise", experiments_lr_noise, "train_sweep", ["schedule-0", "schedule-1"]),
+    ],
+)
+def test_long_cpu_runs_resume_from_their_finished_stages(
+    monkeypatch, tmp_path, capsys, name, module, trainer, stages
+):
+    """The two longest CPU runs keep each finished width or schedule in their checkpoint
+    folder: a restart reads them back, trains nothing again and returns the fresh result; a
+    lost stage alone is redone."""
+    run = getattr(op, "run_lazy" if name == "overparam_lazy" else "run_lr_noise")
+    config = TINY[name]
+    fresh = run(config, seed=0, progress=False, checkpoint_dir=tmp_path)
+    assert sorted(p.stem for p in tmp_path.glob("*.json")) == sorted(stages)
+    calls, original = [], getattr(module, trainer)
+    monkeypatch.setattr(module, trainer, lambda *a, **k: calls.append(1) or original(*a, **k))
+    capsys.readouterr()
+    assert run(config, seed=0, progress=False, checkpoint_dir=tmp_path) == fresh
+    assert calls == []
+    assert capsys.readouterr().out.count("resuming: ") == 2  # said, not silent
+    (tmp_path / f"{stages[1]}.json").unlink()
+    again = run(config, seed=0, progress=False, checkpoint_dir=tmp_path)
+    assert len(calls) == 1
+    if name == "overparam_lr_noise":  # the redone schedule's time differs, nothing else
+        again.pop("seconds"), fresh.pop("seconds")
+    assert again == fresh
+
+
 def test_lr_noise_schedules():
     config = op.TwoPatternConfig(large_lr=2.0, small_lr=0.2, epochs=10, decay_at=0.3)
     assert config.schedules() == {"large lr, then decay": (2.0, 0.2), "small lr": (0.2, 0.2)}

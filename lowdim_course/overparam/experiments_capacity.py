@@ -13,6 +13,7 @@ from torch.nn import functional as F
 
 from .. import data, models
 from ..claims import ClaimFailed, by_profile, claim
+from ..results import finished_stage
 from ..runtime import config_threads
 from ..train import TrainConfig, evaluate
 from .descent import GradientDescent, full_batch_descent
@@ -333,9 +334,17 @@ def _train_lazy(width: int, x, y, x_test, *, config: LazyConfig, seed: int) -> d
 def run_lazy(config: LazyConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None):
     """Full-batch gradient descent on the squared loss, NTK parametrisation, each width stopped
     at the same relative training loss: movement of W, a and all weights, and the gap to the
-    linearised model on held-out inputs."""
+    linearised model on held-out inputs. With `checkpoint_dir` each finished width is kept
+    there, and a restarted run goes on with the next (the widest take most of the time)."""
     x, y, x_test = _lazy_data(config.samples, seed, device)
-    runs = [_train_lazy(w, x, y, x_test, config=config, seed=seed) for w in config.widths]
+    runs = [
+        finished_stage(
+            checkpoint_dir,
+            f"width-{w}",
+            lambda w=w: _train_lazy(w, x, y, x_test, config=config, seed=seed),
+        )
+        for w in config.widths
+    ]
     widths = [r["width"] for r in runs]
     return {
         "runs": runs,

@@ -18,6 +18,7 @@ import torch
 
 from .. import models
 from ..claims import by_profile, claim
+from ..results import finished_stage
 from ..runtime import config_threads
 from .lr_noise import BatchedMLP, TwoPatternSpec, pattern_directions, train_sweep, two_pattern_data
 
@@ -133,18 +134,21 @@ def _lr_noise_summary(seed: int, history: list[dict], decay: int) -> dict:
     }
 
 
-def run_two_patterns(config: TwoPatternConfig, *, device="cpu", seed=0, progress=None) -> dict:
+def run_two_patterns(
+    config: TwoPatternConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None
+) -> dict:
     """Both schedules on `config.seeds` draws of the data set (seeds seed + seed_offset,
     seed + seed_offset + 1, ...: 5, 6, ... for seed 0), each
     draw from the same initial weights for both schedules, all draws trained together
     (`train_sweep`). Per schedule and seed: the epoch history and its summary; per seed, the
-    large-then-decay minus small margins on the P-only test examples and on all."""
+    large-then-decay minus small margins on the P-only test examples and on all. With
+    `checkpoint_dir` a finished schedule is kept there and a restarted run skips it."""
     seeds = [seed + config.seed_offset + k for k in range(config.seeds)]
     train_sets, test_sets, nets = zip(*(_two_pattern_sets(config, s, device) for s in seeds))
     decay = config.decay_epoch
     split = config.spec.p if config.split else None
-    runs, seconds = {}, {}
-    for name, lrs in config.schedules().items():
+
+    def train_schedule(lrs):
         # the same initial weights for both schedules
         model = BatchedMLP(nets, split=split, negative_slope=config.negative_slope).to(device)
         generators = [torch.Generator().manual_seed(10_000 + s) for s in seeds]
@@ -161,8 +165,15 @@ def run_two_patterns(config: TwoPatternConfig, *, device="cpu", seed=0, progress
             eval_every=config.eval_every,
             progress=progress,
         )
-        seconds[name] = time.perf_counter() - start
-        runs[name] = [_lr_noise_summary(s, h, decay) for s, h in zip(seeds, histories)]
+        return {
+            "seconds": time.perf_counter() - start,
+            "runs": [_lr_noise_summary(s, h, decay) for s, h in zip(seeds, histories)],
+        }
+
+    runs, seconds = {}, {}
+    for k, (name, lrs) in enumerate(config.schedules().items()):
+        stage = finished_stage(checkpoint_dir, f"schedule-{k}", lambda lrs=lrs: train_schedule(lrs))
+        runs[name], seconds[name] = stage["runs"], stage["seconds"]
     large, small = runs.values()
     return {
         "runs": runs,
@@ -184,9 +195,15 @@ def run_lr_noise(
     config: LRNoiseConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None
 ):
     """The two-pattern comparison (`run_two_patterns`), in both profiles on generated data. The
-    real-image comparisons are the experiment `overparam_lr_noise_images`. (`checkpoint_dir`
-    is accepted for the registry and unused: the full run takes minutes.)"""
-    return run_two_patterns(config.two_patterns, device=device, seed=seed, progress=progress)
+    real-image comparisons are the experiment `overparam_lr_noise_images`. With
+    `checkpoint_dir` (the full profile) each finished schedule is kept and not redone."""
+    return run_two_patterns(
+        config.two_patterns,
+        device=device,
+        seed=seed,
+        progress=progress,
+        checkpoint_dir=checkpoint_dir,
+    )
 
 
 def check_lr_noise(result: dict, profile: str) -> list[str]:
