@@ -33,10 +33,14 @@ book: $(STAMP)
 # --dist loadfile keeps each notebook's cells (one kernel) and each test file on one worker.
 # pytest exits 5 when it collected nothing: that is a broken suite, so say so and fail.
 TEST_WORKERS ?= 2
+# One torch (OpenMP) thread per process under test: the workers, the notebook kernels and the
+# site test's book build share the cores, and two threads each made a 3.5 s training cell take
+# 295 s (threads spinning while they wait for each other), close to nbval's cell timeout.
+TEST_THREADS ?= 1
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(QUICK) MPLBACKEND=agg $(BIN)/pytest tests lectures --nbval-lax --nbval-cell-timeout=300 --durations=10 \
+	$(QUICK) LOWDIM_THREADS=$(TEST_THREADS) OMP_NUM_THREADS=$(TEST_THREADS) MPLBACKEND=agg $(BIN)/pytest tests lectures --nbval-lax --nbval-cell-timeout=300 --durations=10 \
 		-n $(TEST_WORKERS) --dist loadfile \
 		|| { s=$$?; [ $$s -eq 5 ] && echo "pytest collected no tests: the suite is missing"; exit $$s; }
 
