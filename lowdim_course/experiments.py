@@ -210,7 +210,10 @@ def run_experiment(
         config, device=rt.device, seed=seed, progress=progress, checkpoint_dir=checkpoints
     )
     wall = time.perf_counter() - start
-    meta = results.provenance(config, seed, runtime.device_name(rt.device), wall)
+    # The device as the run used it: a config's own `threads` (config_threads) was in force
+    # during the run, not the process's setting that is back in place now.
+    used = runtime.device_name(rt.device, getattr(config, "threads", 0))
+    meta = results.provenance(config, seed, used, wall)
     meta["rehearsal"] = rehearse
     if changed:
         meta["overrides"] = results.to_jsonable(changed)

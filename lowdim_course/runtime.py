@@ -105,11 +105,16 @@ def set_threads(threads: int | None = None) -> int:
     return torch.get_num_threads()
 
 
-def device_name(device: torch.device) -> str:
-    """'cpu (2 threads)', 'cuda (NVIDIA H100 80GB HBM3)' or 'mps'."""
+def device_name(device: torch.device, threads: int = 0) -> str:
+    """'cpu (2 threads)', 'cuda (NVIDIA H100 80GB HBM3)' or 'mps'. `threads`: the CPU threads a
+    run used, where it set its own (a config's `threads`, see `config_threads`); 0: the
+    current setting."""
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"
-    return f"cpu ({torch.get_num_threads()} threads)" if device.type == "cpu" else device.type
+    if device.type != "cpu":
+        return device.type
+    threads = threads or torch.get_num_threads()
+    return f"cpu ({threads} thread{'s' if threads > 1 else ''})"
 
 
 @dataclass(frozen=True)

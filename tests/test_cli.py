@@ -191,3 +191,25 @@ def test_run_leaves_progress_bars_to_lowdim_progress_unless_quiet(monkeypatch):
     assert cli.main(["run", "getting_started", "--profile", "quick"]) in (0, None)
     assert cli.main(["run", "getting_started", "--profile", "quick", "--quiet"]) in (0, None)
     assert seen == [None, False]
+
+
+def test_provenance_names_the_threads_the_run_used(tmp_path):
+    """An experiment whose config sets its own threads (here the lazy sweep's one thread) says
+    so in its provenance, not the process's setting, which is back in place after the run."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        folder = experiments.run_experiment(
+            "overparam_lazy",
+            profile="quick",
+            out=tmp_path,
+            progress=False,
+            overrides={"widths": (64, 128, 256), "max_steps": 20},
+        )
+    finally:
+        torch.set_num_threads(before)
+    meta = json.loads((folder / "results.json").read_text())["provenance"]
+    assert meta["config"]["threads"] == 1
+    assert meta["device"] == "cpu (1 thread)"

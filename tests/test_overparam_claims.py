@@ -63,8 +63,12 @@ def shaped_width():
 
 
 def shaped_lazy():
-    result = tiny_run("overparam_lazy")  # widths 32 and 128
-    for run, gap in zip(result["runs"], (0.2, 0.04)):
+    """Three widths, each stopped at the target loss, the hidden weights' movement falling like
+    width^-1/2 and the gap to the linearised model shrinking."""
+    result = tiny_run("overparam_lazy")  # widths 32 and 128; the lecture compares more
+    result["runs"].append(dict(result["runs"][-1], width=512))
+    for run, move, gap in zip(result["runs"], (0.2, 0.1, 0.05), (0.2, 0.08, 0.04)):
+        run["loss"], run["movement_W"] = 0.02, move
         run["linearization_gap"] = torch.tensor(gap)  # a live result may hold tensors
     result["slope_W"] = np.float64(-0.54)
     return result
@@ -227,6 +231,9 @@ BROKEN = [
     ("overparam_width", set_run("train_error", 0, 0.04), "narrowest network does not fit"),
     ("overparam_lazy", set_key("slope_W", -0.2), r"lies in \[-0.7, -0.3\]"),
     ("overparam_lazy", set_run("linearization_gap", -1, 0.1), "less than a quarter"),
+    ("overparam_lazy", set_run("loss", 0, 0.05), "at least three widths"),
+    # the slope over all widths still in range, the one over the widths that fit not
+    ("overparam_lazy", set_run("movement_W", -1, 0.1), "that reach the target training loss"),
     ("overparam_lr_noise", set_schedule(LARGE, 0, "seed", 0), "held out from seeds 0-4"),
     ("overparam_lr_noise", set_schedule(SMALL, 1, "final_loss", 0.03), "loss 0.02"),
     ("overparam_lr_noise", set_schedule(SMALL, 0, "q_fitted_epoch", 31), "by epoch 30"),

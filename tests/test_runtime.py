@@ -174,7 +174,7 @@ def test_setup_prints_one_banner(capsys, no_cuda):
     assert len(line.splitlines()) == 1
     for part in (
         "profile=quick",
-        f"device=cpu ({torch.get_num_threads()} threads)",
+        f"device={runtime.device_name(torch.device('cpu'))}",
         f"torch {torch.__version__}",
         "seed=3",
     ):
@@ -193,7 +193,16 @@ def test_setup_seeds_and_can_be_quiet(capsys, no_cuda):
 def test_setup_sets_threads(no_cuda, keep_threads, capsys):
     runtime.setup(profile="quick", threads=1)
     assert torch.get_num_threads() == 1
-    assert "device=cpu (1 threads)" in capsys.readouterr().out
+    assert "device=cpu (1 thread)" in capsys.readouterr().out
+
+
+def test_device_name_says_the_threads_a_run_used(keep_threads):
+    torch.set_num_threads(2)
+    cpu = torch.device("cpu")
+    assert runtime.device_name(cpu) == "cpu (2 threads)"
+    # A config that set its own threads ran with those, whatever the process has now.
+    assert runtime.device_name(cpu, 1) == "cpu (1 thread)"
+    assert runtime.device_name(cpu, 0) == "cpu (2 threads)"
 
 
 def test_setup_full_without_cuda_refuses_before_printing(capsys, no_cuda):
