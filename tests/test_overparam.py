@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import pytest
 import torch
 
-from lowdim_course import models
+from lowdim_course import claims, models
 from lowdim_course import overparam as op
 from lowdim_course.overparam import experiments_capacity, experiments_lr_noise
 from lowdim_course.train import TrainConfig
@@ -170,6 +170,25 @@ def test_two_pattern_data_has_its_proportions_and_structure(two_patterns):
     # Q-only labels are a fair coin; both signs occur for y = 1.
     assert 0.4 < float(y[kind == op.Q_ONLY].float().mean()) < 0.6
     assert (along > 0).any() and (along < 0).any()
+
+
+def test_the_two_pattern_check_holds_on_the_data_and_fails_on_a_doctored_draw(two_patterns):
+    spec, directions, x, y, kind = two_patterns
+    assert len(op.check_two_pattern_data(spec, x, y, kind, directions)) == 3
+    p, q_only = spec.p, torch.nonzero(kind == op.Q_ONLY)[0, 0]
+    flipped = y.clone()
+    flipped[torch.nonzero(kind == op.BOTH)[0, 0]] ^= 1  # one label against the half-space
+    moved = x.clone()
+    moved[q_only, p:] += 0.1 * directions[2]  # a fourth Q point
+    relabelled = kind.clone()
+    relabelled[q_only] = op.BOTH
+    for args, expected in [
+        ((x, flipped, kind), "half-space of w"),
+        ((moved, y, kind), "three points"),
+        ((x, y, relabelled), "exactly"),
+    ]:
+        with pytest.raises(claims.ClaimFailed, match=expected):
+            op.check_two_pattern_data(spec, *args, directions)
 
 
 def test_q_pattern_is_not_linearly_separable_but_a_network_learns_it_alone(two_patterns):

@@ -12,6 +12,7 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
+from ..claims import claim
 from ..train import progress_enabled
 from .descent import GradientDescent
 
@@ -66,6 +67,47 @@ def two_pattern_data(spec: TwoPatternSpec, n: int, directions, generator=None):
     x1[kind == Q_ONLY] = 0
     x2[kind == P_ONLY] = 0
     return torch.cat([spec.p_scale * x1, x2], 1), y, kind
+
+
+def check_two_pattern_data(spec: TwoPatternSpec, x, y, kind, directions) -> list[str]:
+    """What the lecture says of the data set before training on it, checked on a draw: the
+    exact numbers of each kind, P's label the half-space of w wherever x1 is present, the
+    other half zero on the single-pattern examples, and Q's points three, on the line z + t e
+    at t = -delta, 0, +delta with labels 1, 0, 1, which no half-space separates."""
+    w, z, e = directions
+    n, p = len(y), spec.p
+    x1, x2 = x[:, :p] / spec.p_scale, x[:, p:]
+    counts = {name: int((kind == k).sum()) for k, name in KIND_NAMES.items()}
+    wanted = {"P only": round(spec.frac_p * n), "Q only": round(spec.frac_q * n)}
+    has_p, has_q = kind != Q_ONLY, kind != P_ONLY
+    zeros = bool((x2[kind == P_ONLY] == 0).all() and (x1[kind == Q_ONLY] == 0).all())
+    offset = x2[has_q] - z
+    t = offset @ e
+    on_line = float((offset - t[:, None] * e).abs().max()) < 1e-4
+    points = {}
+    for value in (-spec.delta, 0.0, spec.delta):
+        at = (t - value).abs() < 1e-4
+        points[value] = sorted({int(label) for label in y[has_q][at]})
+    three = bool(((t.abs() < 1e-4) | ((t.abs() - spec.delta).abs() < 1e-4)).all())
+    return [
+        claim(
+            all(counts[k] == v for k, v in wanted.items()),
+            f"exactly {wanted['P only']} P-only and {wanted['Q only']} Q-only examples of {n}",
+            f"{counts}",
+        ),
+        claim(
+            torch.equal(y[has_p], (x1[has_p] @ w >= 0).long()) and zeros,
+            "the label is the half-space of w wherever P is present, and the missing half of "
+            "a single-pattern example is zero",
+            f"{int(has_p.sum())} examples with P, missing halves zero: {zeros}",
+        ),
+        claim(
+            on_line and three and points == {-spec.delta: [1], 0.0: [0], spec.delta: [1]},
+            "Q takes three points on one line, z - delta e, z and z + delta e, with labels 1, 0 "
+            "and 1: along a line a half-space can only cut once, so none separates them",
+            f"labels at t = -delta, 0, +delta: {list(points.values())}",
+        ),
+    ]
 
 
 @dataclass(frozen=True)
