@@ -59,7 +59,13 @@ def test_every_committed_full_result_passes_its_lecture_checks(name):
     assert experiment.check is not None, f"{name} has committed full results but no check"
     stored = results.load_results(name, "full")
     assert stored["profile"] == "full"
-    experiment.check(stored["metrics"], "full")
+    held = experiment.check(stored["metrics"], "full")
+    # The lecture page shows the claims stored with the result: they must be today's.
+    recorded = stored["provenance"]["claims"]
+    assert recorded["failed"] is None and recorded["held"] == held, (
+        f"{name}: the claims stored with its full result are not what its check says now; "
+        f"run `lowdim-course check {name} --profile full` and commit the result"
+    )
 
 
 @pytest.mark.parametrize("name", list(experiments.EXPERIMENTS))

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import pytest
 import torch
 
-from lowdim_course import models
+from lowdim_course import claims, models
 from lowdim_course import overparam as op
 from lowdim_course.overparam import experiments_capacity, experiments_lr_noise
 from lowdim_course.train import TrainConfig
@@ -172,6 +172,25 @@ def test_two_pattern_data_has_its_proportions_and_structure(two_patterns):
     assert (along > 0).any() and (along < 0).any()
 
 
+def test_the_two_pattern_check_holds_on_the_data_and_fails_on_a_doctored_draw(two_patterns):
+    spec, directions, x, y, kind = two_patterns
+    assert len(op.check_two_pattern_data(spec, x, y, kind, directions)) == 3
+    p, q_only = spec.p, torch.nonzero(kind == op.Q_ONLY)[0, 0]
+    flipped = y.clone()
+    flipped[torch.nonzero(kind == op.BOTH)[0, 0]] ^= 1  # one label against the half-space
+    moved = x.clone()
+    moved[q_only, p:] += 0.1 * directions[2]  # a fourth Q point
+    relabelled = kind.clone()
+    relabelled[q_only] = op.BOTH
+    for args, expected in [
+        ((x, flipped, kind), "half-space of w"),
+        ((moved, y, kind), "three points"),
+        ((x, y, relabelled), "exactly"),
+    ]:
+        with pytest.raises(claims.ClaimFailed, match=expected):
+            op.check_two_pattern_data(spec, *args, directions)
+
+
 def test_q_pattern_is_not_linearly_separable_but_a_network_learns_it_alone(two_patterns):
     spec, _, x, y, kind = two_patterns
     xq, yq = x[kind == op.Q_ONLY][:, spec.p :], y[kind == op.Q_ONLY]
@@ -216,15 +235,16 @@ def test_lr_noise_is_the_two_pattern_run_and_networks_come_from_the_factory(monk
     "name, module, trainer, stages",
     [
         ("overparam_lazy", experiments_capacity, "_train_lazy", ["width-32", "width-128"]),
-        ("overparam_lr_noise", experiments_lr_noise, "train_sweep", ["schedule-0", "schedule-1"]),
+        # both schedules train as one stack: one stage
+        ("overparam_lr_noise", experiments_lr_noise, "train_sweep", ["schedules"]),
     ],
 )
 def test_long_cpu_runs_resume_from_their_finished_stages(
     monkeypatch, tmp_path, capsys, name, module, trainer, stages
 ):
-    """The two longest CPU runs keep each finished width or schedule in their checkpoint
-    folder: a restart reads them back, trains nothing again and returns the fresh result; a
-    lost stage alone is redone."""
+    """The two longest CPU runs keep each finished width, or their finished training, in their
+    checkpoint folder: a restart reads them back, trains nothing again and returns the fresh
+    result; a lost stage alone is redone."""
     run = getattr(op, "run_lazy" if name == "overparam_lazy" else "run_lr_noise")
     config = TINY[name]
     fresh = run(config, seed=0, progress=False, checkpoint_dir=tmp_path)
@@ -234,13 +254,36 @@ def test_long_cpu_runs_resume_from_their_finished_stages(
     capsys.readouterr()
     assert run(config, seed=0, progress=False, checkpoint_dir=tmp_path) == fresh
     assert calls == []
-    assert capsys.readouterr().out.count("resuming: ") == 2  # said, not silent
-    (tmp_path / f"{stages[1]}.json").unlink()
+    assert capsys.readouterr().out.count("resuming: ") == len(stages)  # said, not silent
+    (tmp_path / f"{stages[-1]}.json").unlink()
     again = run(config, seed=0, progress=False, checkpoint_dir=tmp_path)
     assert len(calls) == 1
     if name == "overparam_lr_noise":  # the redone schedule's time differs, nothing else
         again.pop("seconds"), fresh.pop("seconds")
     assert again == fresh
+
+
+def test_schedules_trained_as_one_stack_are_the_runs_trained_apart():
+    """`run_two_patterns` trains both schedules as one stack, a learning rate per network: each
+    network's history is, to the last bit, the one it has when its schedule trains alone."""
+    config = TINY["overparam_lr_noise"].two_patterns
+    seeds = [5, 6]
+    train_sets, test_sets, nets = zip(
+        *(op.experiments_lr_noise._two_pattern_sets(config, s, "cpu") for s in seeds)
+    )
+
+    def sweep(lrs, copies=1):
+        model = op.BatchedMLP(list(nets) * copies, split=config.spec.p, negative_slope=0.2)
+        return op.train_sweep(
+            model, list(train_sets) * copies, list(test_sets) * copies, lrs=lrs, decay_epoch=2,
+            epochs=4, batch_size=50,
+            generators=[torch.Generator().manual_seed(s) for _ in range(copies) for s in seeds],
+        )  # fmt: skip
+
+    large, small = sweep((1.5, 0.2)), sweep((0.2, 0.2))
+    assert large != small
+    assert sweep(([1.5, 1.5, 0.2, 0.2], [0.2] * 4), copies=2) == large + small
+    assert [r["lr"] for r in large[0]] == [1.5, 1.5, 0.2, 0.2]
 
 
 def test_lr_noise_schedules():
@@ -289,6 +332,22 @@ def test_split_batched_mlp_adds_a_network_of_x1_and_a_network_of_x2():
         assert torch.allclose(split(x)[s], net.classifier(torch.relu(pre)), atol=1e-5)
     split(x).sum().backward()
     assert all((w.grad != 0).any() for w in split.w1)
+
+
+@pytest.mark.parametrize("split", [None, 4])
+def test_batched_mlp_predict_is_its_forward_computed_network_by_network(split):
+    """`predict`, the evaluation path (per network and block, in chunks of examples), gives the
+    noiseless forward's outputs, whatever the chunk."""
+    torch.manual_seed(0)
+    nets = [models.MLP(10, 2, width=6, depth=1) for _ in range(3)]
+    model = op.BatchedMLP(nets, split=split, negative_slope=0.2)
+    model.noise = 0.5  # training noise, never in predict
+    x = torch.randn(3, 11, 10)
+    with torch.no_grad():
+        expected = model(x, noisy=False)
+    for chunk in (2048, 4, 1):
+        assert torch.allclose(model.predict(x, chunk=chunk), expected, atol=1e-6)
+    assert not torch.allclose(model(x), expected, atol=1e-3)
 
 
 def test_batched_mlp_negative_slope_is_a_leaky_relu():

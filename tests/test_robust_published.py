@@ -103,3 +103,27 @@ def test_the_sensitivity_claims_hold_and_can_fail():
     flat = dict(result, theta_error_tau=[1e-3 / (k + 1) for k in range(len(result["taus"]))])
     with pytest.raises(claims.ClaimFailed, match="tau"):
         rb.check_sensitivity(flat, "quick")
+
+
+def _with_cell(method, column, text):
+    """The published table with one cell of one row replaced."""
+    from dataclasses import replace
+
+    index = published.COLUMNS.index(column)
+    return tuple(
+        replace(r, cells=r.cells[:index] + (text,) + r.cells[index + 1 :])
+        if r.method == method
+        else r
+        for r in rb.CIFAR10N_TABLE
+    )
+
+
+def test_the_lectures_reading_of_the_table_is_checked_on_its_numbers():
+    assert len(rb.check_published()) == 3
+    for table, expected in [
+        (_with_cell("GCE", "aggregate", "87.00 ± 0.70"), "from cross-entropy"),
+        (_with_cell("CAL", "worst", "87.00 ± 0.16"), "at least five points"),
+        (_with_cell("CE (Standard)", "worst", "79.00 ± 1.55"), "thirteen points"),
+    ]:
+        with pytest.raises(claims.ClaimFailed, match=expected):
+            rb.check_published(table)

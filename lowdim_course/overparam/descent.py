@@ -17,17 +17,24 @@ import torch
 
 class GradientDescent(torch.optim.Optimizer):
     """theta <- theta - lr * grad, nothing else (no momentum, no weight decay), written out as
-    the analysis states it."""
+    the analysis states it. `lr` is a number, or, for a stack of runs whose every parameter
+    holds the runs along its first dimension (`lr_noise.BatchedMLP`), a tensor of one rate per
+    run: then runs with different learning rates take their steps together."""
 
-    def __init__(self, params, lr: float):
+    def __init__(self, params, lr):
         super().__init__(params, {"lr": lr})
 
     @torch.no_grad()
     def step(self, closure=None):
         for group in self.param_groups:
+            lr = group["lr"]
             for p in group["params"]:
-                if p.grad is not None:
-                    p -= group["lr"] * p.grad
+                if p.grad is None:
+                    continue
+                if torch.is_tensor(lr):  # one rate per run: (S,) against (S, ...)
+                    p -= lr.reshape(-1, *[1] * (p.dim() - 1)) * p.grad
+                else:
+                    p -= lr * p.grad
 
 
 def full_batch_descent(

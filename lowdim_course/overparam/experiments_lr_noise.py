@@ -80,8 +80,8 @@ class LRNoiseConfig:
     @classmethod
     def full(cls) -> LRNoiseConfig:
         # The same N = 2p / tau at four times the dimension, four times the width and ten
-        # seeds (5-14, held out like the quick profile's), generated data (no download): 25
-        # min of CPU time at one thread on this 2-core CPU (about 15 min at two threads).
+        # seeds (5-14, held out like the quick profile's), generated data (no download): 12
+        # min at two threads on an idle 2-core CPU (measured; 80 min on a shared one).
         # The first layer's arithmetic dominates: 10 seeds x 2000 examples x 2 x 200 x 1024
         # multiply-adds forward, twice that per training epoch. Evaluating the training set and
         # 10,000 test examples costs about 2.5 epochs, so it runs every fifth epoch (and the
@@ -138,26 +138,33 @@ def run_two_patterns(
     config: TwoPatternConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None
 ) -> dict:
     """Both schedules on `config.seeds` draws of the data set (seeds seed + seed_offset,
-    seed + seed_offset + 1, ...: 5, 6, ... for seed 0), each
-    draw from the same initial weights for both schedules, all draws trained together
-    (`train_sweep`). Per schedule and seed: the epoch history and its summary; per seed, the
-    large-then-decay minus small margins on the P-only test examples and on all. With
-    `checkpoint_dir` a finished schedule is kept there and a restarted run skips it."""
+    seed + seed_offset + 1, ...: 5, 6, ... for seed 0), each draw from the same initial weights
+    and in the same batch order for both schedules, all schedules and draws trained together
+    as one stack of networks (`train_sweep`, one learning rate per network). Per schedule and
+    seed: the epoch history and its summary; per seed, the large-then-decay minus small margins
+    on the P-only test examples and on all. With `checkpoint_dir` the finished training is kept
+    there and a restarted run reads it back."""
     seeds = [seed + config.seed_offset + k for k in range(config.seeds)]
     train_sets, test_sets, nets = zip(*(_two_pattern_sets(config, s, device) for s in seeds))
     decay = config.decay_epoch
     split = config.spec.p if config.split else None
+    schedules = config.schedules()  # name -> (rate before the decay, after it)
 
-    def train_schedule(lrs):
-        # the same initial weights for both schedules
-        model = BatchedMLP(nets, split=split, negative_slope=config.negative_slope).to(device)
-        generators = [torch.Generator().manual_seed(10_000 + s) for s in seeds]
+    def train_schedules():
+        # Network k * S + i is seed i under schedule k: the same initial weights, data and
+        # batch order (its own generator, seeded alike) under every schedule.
+        model = BatchedMLP(
+            list(nets) * len(schedules), split=split, negative_slope=config.negative_slope
+        ).to(device)
+        generators = [torch.Generator().manual_seed(10_000 + s) for _ in schedules for s in seeds]
         start = time.perf_counter()
         histories = train_sweep(
             model,
-            train_sets,
-            test_sets,
-            lrs=lrs,
+            list(train_sets) * len(schedules),
+            list(test_sets) * len(schedules),
+            lrs=tuple(
+                [lrs[phase] for lrs in schedules.values() for _ in seeds] for phase in (0, 1)
+            ),
             decay_epoch=decay,
             epochs=config.epochs,
             batch_size=config.batch_size,
@@ -165,15 +172,19 @@ def run_two_patterns(
             eval_every=config.eval_every,
             progress=progress,
         )
+        summaries = [
+            _lr_noise_summary(s, h, decay) for s, h in zip(seeds * len(schedules), histories)
+        ]
         return {
             "seconds": time.perf_counter() - start,
-            "runs": [_lr_noise_summary(s, h, decay) for s, h in zip(seeds, histories)],
+            "runs": {
+                name: summaries[k * len(seeds) : (k + 1) * len(seeds)]
+                for k, name in enumerate(schedules)
+            },
         }
 
-    runs, seconds = {}, {}
-    for k, (name, lrs) in enumerate(config.schedules().items()):
-        stage = finished_stage(checkpoint_dir, f"schedule-{k}", lambda lrs=lrs: train_schedule(lrs))
-        runs[name], seconds[name] = stage["runs"], stage["seconds"]
+    stage = finished_stage(checkpoint_dir, "schedules", train_schedules)
+    runs, seconds = stage["runs"], stage["seconds"]
     large, small = runs.values()
     return {
         "runs": runs,
@@ -196,7 +207,7 @@ def run_lr_noise(
 ):
     """The two-pattern comparison (`run_two_patterns`), in both profiles on generated data. The
     real-image comparisons are the experiment `overparam_lr_noise_images`. With
-    `checkpoint_dir` (the full profile) each finished schedule is kept and not redone."""
+    `checkpoint_dir` (the full profile) the finished training is kept and not redone."""
     return run_two_patterns(
         config.two_patterns,
         device=device,

@@ -54,7 +54,7 @@ class NoiseControlConfig:
         # examples, every fifth epoch evaluated) on two of its seeds (5, 6): 4 networks of
         # 2048 units for 300 epochs. Measured on this 2-core CPU under load, four seeds cost
         # 5.5 s of CPU time an epoch and 5 s an evaluation; two seeds, half that: about 16 min
-        # of CPU time, 8 min of 2-core wall time.
+        # of CPU time, 8 min of 2-core wall time (measured on an idle one: 4 min).
         return cls(two_patterns=replace(LRNoiseConfig.full().two_patterns, seeds=2), threads=0)
 
 
