@@ -38,7 +38,7 @@ Experiments (quick profile: scikit-learn digits or generated data, CPU, one torc
   with lr 1.5 decayed to 0.2 after 20% of 300 epochs against lr 0.2 throughout, five seeds
   held out from the design (5-9) trained together (`BatchedMLP`): when each schedule first fits
   the Q-only examples, and the final test accuracy on the P-only examples and on all. Full:
-  p = 200, N = 2000, width 2048, ten seeds (5-14), still generated data (12 minutes on an idle
+  p = 200, N = 2000, width 2048, ten seeds (5-14), still generated data (7 minutes on an idle
   2-core CPU).
 - `overparam_lr_noise_control`: Li, Wei & Ma's control arm on the same data: the small rate with
   Gaussian noise (std 0.3) added to the pre-activations until the decay epoch, against the small

@@ -80,8 +80,8 @@ class LRNoiseConfig:
     @classmethod
     def full(cls) -> LRNoiseConfig:
         # The same N = 2p / tau at four times the dimension, four times the width and ten
-        # seeds (5-14, held out like the quick profile's), generated data (no download): 12
-        # min at two threads on an idle 2-core CPU (measured; 80 min on a shared one).
+        # seeds (5-14, held out like the quick profile's), generated data (no download): 7
+        # min at two threads on an idle 2-core CPU (measured; a shared one took 80 min).
         # The first layer's arithmetic dominates: 10 seeds x 2000 examples x 2 x 200 x 1024
         # multiply-adds forward, twice that per training epoch. Evaluating the training set and
         # 10,000 test examples costs about 2.5 epochs, so it runs every fifth epoch (and the

@@ -229,9 +229,9 @@ class BatchedMLP(nn.Module):
         units would otherwise need 0.8 GB of hidden activations), and network by network,
         block by block, on a contiguous copy of each block's inputs, the output summed over the
         blocks. The same function as `forward`, computed another way because evaluating every
-        epoch was most of lecture 7's quick run: there one matrix product per network and block
-        takes a quarter of the time of the batched product over strided inputs (10 networks,
-        2000 examples: 11 ms against 42)."""
+        epoch was most of lecture 7's quick run: one matrix product per network and block on
+        contiguous inputs is faster there than the batched product over strided ones (10
+        networks of 512 units on 2000 examples, one core: 20-26 ms against 38)."""
         s_runs, n = x.shape[:2]
         out = x.new_empty(s_runs, n, self.b2.shape[1])
         for i in range(0, n, chunk):
