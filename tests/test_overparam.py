@@ -2,6 +2,7 @@
 NTK network and its linearisation, full-batch gradient descent, the two-pattern data set and its
 pre-activation noise, the compositional target, tiny experiment runs."""
 
+import copy
 import math
 from dataclasses import replace
 
@@ -11,7 +12,7 @@ import torch
 
 from lowdim_course import claims, models
 from lowdim_course import overparam as op
-from lowdim_course.overparam import experiments_capacity, experiments_lr_noise
+from lowdim_course.overparam import experiments_capacity, experiments_lazy, experiments_lr_noise
 from lowdim_course.train import TrainConfig
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -234,7 +235,7 @@ def test_lr_noise_is_the_two_pattern_run_and_networks_come_from_the_factory(monk
 @pytest.mark.parametrize(
     "name, module, trainer, stages",
     [
-        ("overparam_lazy", experiments_capacity, "_train_lazy", ["width-32", "width-128"]),
+        ("overparam_lazy", experiments_lazy, "_train_lazy", ["width-32", "width-128"]),
         # both schedules train as one stack: one stage
         ("overparam_lr_noise", experiments_lr_noise, "train_sweep", ["schedules"]),
     ],
@@ -284,6 +285,33 @@ def test_schedules_trained_as_one_stack_are_the_runs_trained_apart():
     assert large != small
     assert sweep(([1.5, 1.5, 0.2, 0.2], [0.2] * 4), copies=2) == large + small
     assert [r["lr"] for r in large[0]] == [1.5, 1.5, 0.2, 0.2]
+
+
+def test_more_samples_per_dimension_keeps_the_steps_and_its_check_reads_the_direction():
+    """N/p is raised at the same N (the same SGD steps) by shrinking p; the check passes when
+    both schedules generalise P and the lead stays positive but shrinks, and fails otherwise."""
+    config = op.LRNoiseConfig.quick().two_patterns
+    more_config = op.more_samples_per_dimension(config, 50)
+    assert (more_config.train_samples, more_config.spec.p, more_config.seeds) == (500, 10, 3)
+    base = op.run_two_patterns(TINY["overparam_lr_noise"].two_patterns, seed=0, progress=False)
+    more = copy.deepcopy(base)  # the tiny runs' structure, the numbers shaped by hand
+    base["margins_p_only"], more["margins_p_only"] = [0.05, 0.04], [0.02, 0.01]
+    for runs in more["runs"].values():
+        for run in runs:
+            run["final_test_p_only"] = 0.95
+    assert len(op.check_more_samples(base, more, (10, 50))) == 3
+    fig = op.plot_more_samples(base, more, (10, 50))
+    assert all(ax.get_ylabel() and ax.get_title() for ax in fig.axes)
+    plt.close(fig)
+    for change, expected in [
+        (lambda r: r["runs"]["small lr"][0].update(final_test_p_only=0.85), "generalise P"),
+        (lambda r: r.update(margins_p_only=[0.02, -0.005]), "behind on no seed"),
+        (lambda r: r.update(margins_p_only=[0.06, 0.04]), "smaller than"),
+    ]:
+        doctored = copy.deepcopy(more)
+        change(doctored)
+        with pytest.raises(claims.ClaimFailed, match=expected):
+            op.check_more_samples(base, doctored, (10, 50))
 
 
 def test_lr_noise_schedules():

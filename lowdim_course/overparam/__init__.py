@@ -15,7 +15,7 @@ The modules, in the lectures' order (`NOTEBOOKS` names the experiments of lectur
 - `lr_noise`: the two-pattern data set, the CIFAR-10 patches, `BatchedMLP` and its seed sweep;
 - `compositional`: the binary-tree target, the tree, shallow and deep networks, their fit and
   the parameters each needs;
-- `experiments_capacity`, `experiments_lr_noise`, `experiments_noise_control`,
+- `experiments_capacity`, `experiments_lazy`, `experiments_lr_noise`, `experiments_noise_control`,
   `experiments_lr_noise_images`,
   `experiments_compositional`: configs,
   `run_*` and `check_*` (the lecture's claims, checked on a result); `experiments`: the
@@ -75,21 +75,21 @@ from .experiments import (
 )
 from .experiments_capacity import (
     WRN_TABLE,
-    LazyConfig,
     RandomLabelsConfig,
     WidthConfig,
-    check_lazy,
     check_random_labels,
     check_width,
-    run_lazy,
     run_random_labels,
     run_width,
 )
 from .experiments_compositional import CompositionalConfig, check_compositional, run_compositional
+from .experiments_lazy import LazyConfig, check_lazy, run_lazy
 from .experiments_lr_noise import (
     LRNoiseConfig,
     TwoPatternConfig,
     check_lr_noise,
+    check_more_samples,
+    more_samples_per_dimension,
     run_lr_noise,
     run_two_patterns,
 )
@@ -133,6 +133,7 @@ from .plots import (
     plot_lr_noise,
     plot_lr_noise_control,
     plot_lr_noise_images,
+    plot_more_samples,
     plot_random_labels,
     plot_two_patterns,
     plot_width,
@@ -186,6 +187,8 @@ __all__ = [
     "run_lr_noise",
     "plot_lr_noise",
     "check_lr_noise",
+    "check_more_samples",
+    "more_samples_per_dimension",
     "plot_two_patterns",
     # the control: a small rate with injected noise
     "noisy_preactivations",
@@ -202,6 +205,7 @@ __all__ = [
     "patch_experiment",
     "run_lr_noise_images",
     "plot_lr_noise_images",
+    "plot_more_samples",
     "check_lr_noise_images",
     # compositional functions
     "node_function",

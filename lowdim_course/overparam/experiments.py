@@ -1,7 +1,8 @@
 """The experiments of lectures 6 and 7 in their order, for the course registry
 (`lowdim_course.experiments` reads `EXPERIMENTS`): name -> (run, config class, figures, one-line
 summary), and `CHECKS`: name -> the check of its claims. The configs, runs and checks live in
-`experiments_capacity` (random labels, width, lazy training), `experiments_lr_noise` (the
+`experiments_capacity` (random labels, width), `experiments_lazy` (lazy training),
+`experiments_lr_noise` (the
 two-pattern data set), `experiments_noise_control` (the small rate with injected noise),
 `experiments_lr_noise_images` (the same schedules on real images) and
 `experiments_compositional`; the figures in `plots`."""
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from . import experiments_capacity as capacity
 from . import experiments_compositional as compositional
+from . import experiments_lazy as lazy
 from . import experiments_lr_noise as lr_noise
 from . import experiments_lr_noise_images as lr_noise_images
 from . import experiments_noise_control as noise_control
@@ -37,8 +39,8 @@ EXPERIMENTS = {
         "train/test error and weight movement against width (WRN-40-k in full)",
     ),
     "overparam_lazy": (
-        capacity.run_lazy,
-        capacity.LazyConfig,
+        lazy.run_lazy,
+        lazy.LazyConfig,
         LAZY_FIGURES,
         "NTK parametrisation: relative weight movement falls like width^-1/2",
     ),
@@ -72,7 +74,7 @@ EXPERIMENTS = {
 CHECKS = {
     "overparam_random_labels": capacity.check_random_labels,
     "overparam_width": capacity.check_width,
-    "overparam_lazy": capacity.check_lazy,
+    "overparam_lazy": lazy.check_lazy,
     "overparam_compositional": compositional.check_compositional,
     "overparam_lr_noise": lr_noise.check_lr_noise,
     "overparam_lr_noise_control": noise_control.check_lr_noise_control,

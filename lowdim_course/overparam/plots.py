@@ -186,6 +186,39 @@ def plot_lr_noise(result: dict):
     return fig
 
 
+def plot_more_samples(base: dict, more: dict, ratios: tuple[int, int]):
+    """The two-pattern comparison at two numbers of samples per dimension N / p (`ratios`, the
+    results `base` and `more`, the seeds of `more`): P-only test accuracy of each schedule per
+    seed, and the large-then-decay schedule's lead on them."""
+    fig, axes = plots.subplots(1, 2, width=4.6, height=3.8)
+    seeds = list(more["seeds"])
+    for k, name in enumerate(more["runs"]):
+        by_seed = [
+            {r["seed"]: r["final_test_p_only"] for r in res["runs"][name]} for res in (base, more)
+        ]
+        for s in seeds:
+            axes[0].plot(ratios, [b[s] for b in by_seed], "o-", color=f"C{k}", alpha=0.7,
+                         label=name if s == seeds[0] else None)  # fmt: skip
+    axes[0].set_xscale("log")
+    axes[0].minorticks_off()
+    axes[0].set_xticks(ratios, [str(r) for r in ratios])
+    axes[0].set(xlabel="samples per dimension N/p", ylabel="final P-only test accuracy",
+                title=f"P is generalised by both ({len(seeds)} seeds)")  # fmt: skip
+    axes[0].legend(fontsize=8)
+    at_base = dict(zip(base["seeds"], base["margins_p_only"]))
+    leads = [[100 * at_base[s] for s in seeds], [100 * m for m in more["margins_p_only"]]]
+    width = 0.8 / len(seeds)
+    for j, s in enumerate(seeds):
+        axes[1].bar([i + (j - (len(seeds) - 1) / 2) * width for i in range(2)],
+                    [lead[j] for lead in leads], width, label=f"seed {s}")  # fmt: skip
+    axes[1].axhline(0, color="gray", lw=1)
+    axes[1].set_xticks([0, 1], [f"N/p = {r}" for r in ratios])
+    axes[1].set(ylabel="large-then-decay minus small (points)",
+                title="The lead on P-only examples shrinks")  # fmt: skip
+    axes[1].legend(fontsize=8)
+    return fig
+
+
 def plot_lr_noise_images(result: dict):
     """The schedules on real images: the slide's comparison (test accuracy, training loss per
     epoch) and the patch experiment (clean test accuracy and accuracy on the patch alone)."""
