@@ -52,7 +52,7 @@ class NoiseControlConfig:
     def full(cls) -> NoiseControlConfig:
         # overparam_lr_noise's full scale (p = 200, N = 2000, width 2048, 10,000 test
         # examples, every fifth epoch evaluated) on two of its seeds (5, 6): 4 networks of
-        # 2048 units for 300 epochs: 1.7 min on an idle 2-core CPU (measured).
+        # 2048 units for 300 epochs: about 2 min on an idle 2-core CPU (measured).
         return cls(two_patterns=replace(LRNoiseConfig.full().two_patterns, seeds=2), threads=0)
 
 
