@@ -285,17 +285,24 @@ def test_schedules_trained_as_one_stack_are_the_runs_trained_apart():
     assert large != small
     assert sweep(([1.5, 1.5, 0.2, 0.2], [0.2] * 4), copies=2) == large + small
     assert [r["lr"] for r in large[0]] == [1.5, 1.5, 0.2, 0.2]
+    with pytest.raises(ValueError, match="one rate per run"):
+        sweep(([1.5, 0.2, 0.2], [0.2] * 4), copies=2)
 
 
 def test_more_samples_per_dimension_keeps_the_steps_and_its_check_reads_the_direction():
-    """N/p is raised at the same N (the same SGD steps) by shrinking p; the check passes when
-    both schedules generalise P and the lead stays positive but shrinks, and fails otherwise."""
+    """N/p is raised at the same N (the same SGD steps) by shrinking p, x1 rescaled so that
+    ||x1|| stays; the check passes when both schedules generalise P and the lead falls to the
+    noise, and fails otherwise."""
     config = op.LRNoiseConfig.quick().two_patterns
     more_config = op.more_samples_per_dimension(config, 50)
     assert (more_config.train_samples, more_config.spec.p, more_config.seeds) == (500, 10, 3)
+    norm = more_config.spec.p_scale * math.sqrt(more_config.spec.p)  # E||x1||^2 = scale^2 p
+    assert norm == pytest.approx(config.spec.p_scale * math.sqrt(config.spec.p))
+    with pytest.raises(ValueError, match="not a multiple"):
+        op.more_samples_per_dimension(config, 30)
     base = op.run_two_patterns(TINY["overparam_lr_noise"].two_patterns, seed=0, progress=False)
     more = copy.deepcopy(base)  # the tiny runs' structure, the numbers shaped by hand
-    base["margins_p_only"], more["margins_p_only"] = [0.05, 0.04], [0.02, 0.01]
+    base["margins_p_only"], more["margins_p_only"] = [0.05, 0.04], [0.005, -0.01]
     for runs in more["runs"].values():
         for run in runs:
             run["final_test_p_only"] = 0.95
@@ -305,8 +312,8 @@ def test_more_samples_per_dimension_keeps_the_steps_and_its_check_reads_the_dire
     plt.close(fig)
     for change, expected in [
         (lambda r: r["runs"]["small lr"][0].update(final_test_p_only=0.85), "generalise P"),
-        (lambda r: r.update(margins_p_only=[0.02, -0.005]), "behind on no seed"),
-        (lambda r: r.update(margins_p_only=[0.06, 0.04]), "smaller than"),
+        (lambda r: r.update(margins_p_only=[0.03, 0.03]), "less than half"),
+        (lambda r: r.update(margins_p_only=[0.04, -0.04]), "no seed's lead"),
     ]:
         doctored = copy.deepcopy(more)
         change(doctored)

@@ -10,6 +10,7 @@ slide's, and Li, Wei & Ma's patch experiment) are `experiments_lr_noise_images`.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, replace
 
@@ -301,17 +302,27 @@ def check_lr_noise(result: dict, profile: str) -> list[str]:
 
 def more_samples_per_dimension(config: TwoPatternConfig, ratio: int, seeds: int = 3):
     """`config` with N / p raised to `ratio` at the same N (the same SGD steps, so the same
-    cost), by shrinking the dimension p of each pattern, on its first `seeds` seeds."""
+    cost) by shrinking the dimension p of each pattern, on its first `seeds` seed numbers (new
+    draws: every direction, example and initial weight depends on p). x1's scale grows by
+    sqrt(p_before / p), so that ||x1|| and with it P's size against Q's and the change one SGD
+    step makes to the P half's pre-activations stay what they were; what still changes is the
+    input size and, through it, the initial weights' scale (PyTorch draws them by fan-in)."""
+    if config.train_samples % ratio:
+        raise ValueError(f"N = {config.train_samples} is not a multiple of N/p = {ratio}")
     p = config.train_samples // ratio
-    return replace(config, spec=replace(config.spec, p=p), seeds=seeds)
+    scale = config.spec.p_scale * math.sqrt(config.spec.p / p)
+    return replace(config, spec=replace(config.spec, p=p, p_scale=scale), seeds=seeds)
 
 
 def check_more_samples(base: dict, more: dict, ratios: tuple[int, int]) -> list[str]:
     """The seed's clause for N >> p on two `run_two_patterns` results, `base` at the lecture's
-    N / p = ratios[0] and `more` at ratios[1] on the first seeds of `base`: with that many
-    samples per dimension both schedules generalise P (P-only test accuracy at least 0.9 on
-    every seed); the large-then-decay schedule is still ahead there on average and behind on
-    no seed; and its lead is smaller than at the lecture's N / p on the same seeds."""
+    N / p = ratios[0] and `more` at ratios[1] (`more_samples_per_dimension`, on the seed
+    numbers of `base`'s first seeds): with that many samples per dimension both schedules
+    generalise P (P-only test accuracy at least 0.9 on every seed), and the large-then-decay
+    schedule's lead on the P-only test examples falls to less than half of what it is at the
+    lecture's N / p, on no seed above 3 points in size (one standard error of a difference of
+    two accuracies near 95% on 400 examples is about 1.5 points). The seed adds that the large
+    rate stays somewhat better; whether it does is left to what the run prints."""
     base_ratio, more_ratio = ratios
     seeds = list(more["seeds"])
     at_base = dict(zip(base["seeds"], base["margins_p_only"]))
@@ -330,14 +341,16 @@ def check_more_samples(base: dict, more: dict, ratios: tuple[int, int]) -> list[
             "; ".join(f"{name}: {rounded(v)}" for name, v in p_only.items()),
         ),
         claim(
-            min(lead) >= 0 and np.mean(lead) > 0,
-            f"at N/p = {more_ratio} the large-then-decay schedule is still ahead on the P-only "
-            "test examples on average, and behind on no seed",
-            f"large minus small, seeds {seeds}: {rounded(lead)}",
+            abs(np.mean(lead)) < np.mean(lead_base) / 2,
+            f"the large-then-decay schedule's mean lead on the P-only test examples falls to "
+            f"less than half of its value at the lecture's N/p = {base_ratio}",
+            f"mean {np.mean(lead):+.4f} at N/p = {more_ratio} against {np.mean(lead_base):+.4f} "
+            f"on seed numbers {seeds}",
         ),
         claim(
-            np.mean(lead) < np.mean(lead_base),
-            f"its lead is smaller than at the lecture's N/p = {base_ratio} on the same seeds",
-            f"mean {np.mean(lead):+.4f} at N/p = {more_ratio} against {np.mean(lead_base):+.4f}",
+            max(abs(v) for v in lead) <= 0.03,
+            f"at N/p = {more_ratio} no seed's lead is above 3 points in size, about twice the "
+            "standard error of the difference",
+            f"large minus small, seeds {seeds}: {rounded(lead)}",
         ),
     ]

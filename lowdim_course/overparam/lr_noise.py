@@ -5,6 +5,7 @@ comparison together."""
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import torch
@@ -76,7 +77,7 @@ def check_two_pattern_data(spec: TwoPatternSpec, x, y, kind, directions) -> list
     at t = -delta, 0, +delta with labels 1, 0, 1, which no half-space separates."""
     w, z, e = directions
     n, p = len(y), spec.p
-    x1, x2 = x[:, :p] / spec.p_scale, x[:, p:]
+    x1, x2 = x[:, :p], x[:, p:]  # x1 scaled by p_scale > 0: the same half-space
     counts = {name: int((kind == k).sum()) for k, name in KIND_NAMES.items()}
     wanted = {"P only": round(spec.frac_p * n), "Q only": round(spec.frac_q * n)}
     has_p, has_q = kind != Q_ONLY, kind != P_ONLY
@@ -236,14 +237,14 @@ class BatchedMLP(nn.Module):
         out = x.new_empty(s_runs, n, self.b2.shape[1])
         for i in range(0, n, chunk):
             row = 0
-            for w, (c0, c1) in self._blocks():
+            for block, (w, (c0, c1)) in enumerate(self._blocks()):
                 units = w.shape[1]
                 inputs = x[:, i : i + chunk, c0:c1].contiguous()
                 for s in range(s_runs):
                     hidden = torch.addmm(self.b1[s, row : row + units], inputs[s], w[s].T)
                     hidden = F.leaky_relu(hidden, self.negative_slope)
                     # the first block starts from the output bias, the next ones add to it
-                    start = self.b2[s] if row == 0 else out[s, i : i + chunk]
+                    start = self.b2[s] if block == 0 else out[s, i : i + chunk]
                     out[s, i : i + chunk] = torch.addmm(
                         start, hidden, self.w2[s, :, row : row + units].T
                     )
@@ -304,7 +305,9 @@ def train_sweep(
     x_te, y_te, kind_te = (torch.stack(t) for t in zip(*test_sets))
     runs, n, bs = x.shape[0], x.shape[1], batch_size
     # the rates per run, as numbers for the history and as one tensor for the update
-    rates = [[float(r)] * runs if isinstance(r, (int, float)) else list(map(float, r)) for r in lrs]
+    rates = [[float(r)] * runs if isinstance(r, numbers.Real) else list(map(float, r)) for r in lrs]
+    if any(len(r) != runs for r in rates):
+        raise ValueError(f"lrs: a number or one rate per run ({runs}) for each phase, not {lrs}")
     steps = [torch.tensor(r, dtype=x.dtype, device=x.device) for r in rates]
     optimizer = GradientDescent(model.parameters(), lr=steps[0])
     histories = [[] for _ in range(runs)]
