@@ -127,3 +127,44 @@ def test_the_lectures_reading_of_the_table_is_checked_on_its_numbers():
     ]:
         with pytest.raises(claims.ClaimFailed, match=expected):
             rb.check_published(table)
+
+
+def _knobs(**changes):
+    """A knob sweep's result shaped like the lecture's (40% noise on the digits)."""
+    runs = {
+        "lr_u / 100": (0.911, 0.232),
+        "lr_v / 100": (0.953, 0.095),
+        "both rates x 10": (0.916, 0.020),
+        "init x 100": (0.922, 0.026),
+        "init / 10,000": (0.947, 0.117),
+    }
+    runs.update(changes)
+    return {
+        "rate": 0.4,
+        "runs": {n: {"final_test_acc": a, "memorised": m} for n, (a, m) in runs.items()},
+        "working setting": {"final_test_acc": 0.958, "memorised": 0.037},
+        "cross-entropy": {"final_test_acc": 0.647, "memorised": 1.0},
+    }
+
+
+def test_knob_sweep_runs_each_setting_beside_its_references_and_its_check_can_fail():
+    from dataclasses import replace
+
+    config = rb.SOPConfig.quick()
+    tiny = replace(config, train=replace(config.train, epochs=2))
+    settings = {"lr_u / 100": rb.KNOB_SETTINGS["lr_u / 100"]}
+    sweep = rb.knob_sweep(tiny, 0.4, settings=settings, seed=0)
+    assert set(sweep["runs"]) == {"lr_u / 100"} and sweep["runs"]["lr_u / 100"]["lr_u"] == 1.0
+    assert {"working setting", "cross-entropy"} <= set(sweep)
+    assert 0 <= sweep["cross-entropy"]["memorised"] <= 1
+    assert len(rb.check_knobs(_knobs())) == 4
+    fig = rb.plot_knobs(_knobs())
+    assert all(ax.get_xlabel() and ax.get_title() for ax in fig.axes)
+    for changes, expected in [
+        ({"init x 100": (0.80, 0.026)}, "20 points above cross-entropy"),
+        ({"lr_u / 100": (0.911, 0.05)}, "twice the working setting"),
+        ({"both rates x 10": (0.95, 0.020)}, "over-correct"),
+        ({"lr_v / 100": (0.97, 0.095)}, "no setting tests more"),
+    ]:
+        with pytest.raises(claims.ClaimFailed, match=expected):
+            rb.check_knobs(_knobs(**changes))

@@ -17,6 +17,7 @@ You 2022) models it with per-sample terms u_i * u_i - v_i * v_i whose implicit b
   the lecture's claims about them (`check_*`, the `CHECKS` dict);
 - `sensitivity`: how the Hadamard trick depends on its own knobs (the rates of u and v, the
   initial scale), swept in the linear model (a notebook computation with its check);
+- `knobs`: the same knobs on SOP's network, one at a time around the working setting;
 - `plots`: their figures.
 """
 
@@ -49,6 +50,7 @@ from .hadamard import (
     l1_regularized,
     linear_problem,
 )
+from .knobs import KNOB_SETTINGS, check_knobs, knob_sweep, plot_knobs
 from .noise import (
     CIFAR10_FLIPS,
     CIFAR10N_SETS,
@@ -101,6 +103,10 @@ __all__ = [
     "check_linear",
     "check_overfitting",
     "check_sensitivity",
+    "KNOB_SETTINGS",
+    "check_knobs",
+    "knob_sweep",
+    "plot_knobs",
     "check_sop",
     "course_rows",
     "effective_l1_weight",
