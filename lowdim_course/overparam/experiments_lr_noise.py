@@ -135,54 +135,56 @@ def _lr_noise_summary(seed: int, history: list[dict], decay: int) -> dict:
     }
 
 
+def train_arms(config: TwoPatternConfig, seeds, draws, arms: dict, *, device, progress=None):
+    """Every seed's draw once per arm, all trained together as one stack of networks
+    (`train_sweep`): network k * S + i is seed i under arm k, with seed i's initial weights,
+    data and batch order (its own generator, seeded alike) under every arm. `draws`: the
+    (training sets, test sets, networks) of `seeds`; `arms`: name -> ((rate before the decay,
+    after it), std of the pre-activation noise until the decay, 0 for none). Returns
+    ({name: one `_lr_noise_summary` per seed}, seconds of training)."""
+    train_sets, test_sets, nets = draws
+    decay, copies = config.decay_epoch, len(arms)
+    split = config.spec.p if config.split else None
+    model = BatchedMLP(list(nets) * copies, split=split, negative_slope=config.negative_slope)
+    stds = [std for _, std in arms.values() for _ in seeds]
+    start = time.perf_counter()
+    histories = train_sweep(
+        model.to(device),
+        list(train_sets) * copies,
+        list(test_sets) * copies,
+        lrs=tuple([lrs[phase] for lrs, _ in arms.values() for _ in seeds] for phase in (0, 1)),
+        decay_epoch=decay,
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        generators=[torch.Generator().manual_seed(10_000 + s) for _ in arms for s in seeds],
+        eval_every=config.eval_every,
+        progress=progress,
+        # no noise at all draws nothing (a zero std would still draw, and cost a fifth of a step)
+        noise=(torch.tensor(stds, device=device), 0.0) if any(stds) else None,
+    )
+    seconds = time.perf_counter() - start
+    summaries = [_lr_noise_summary(s, h, decay) for s, h in zip(seeds * copies, histories)]
+    n = len(seeds)
+    return {name: summaries[k * n : (k + 1) * n] for k, name in enumerate(arms)}, seconds
+
+
 def run_two_patterns(
     config: TwoPatternConfig, *, device="cpu", seed=0, progress=None, checkpoint_dir=None
 ) -> dict:
     """Both schedules on `config.seeds` draws of the data set (seeds seed + seed_offset,
     seed + seed_offset + 1, ...: 5, 6, ... for seed 0), each draw from the same initial weights
     and in the same batch order for both schedules, all schedules and draws trained together
-    as one stack of networks (`train_sweep`, one learning rate per network). Per schedule and
+    as one stack of networks (`train_arms`, one learning rate per network). Per schedule and
     seed: the epoch history and its summary; per seed, the large-then-decay minus small margins
     on the P-only test examples and on all. With `checkpoint_dir` the finished training is kept
     there and a restarted run reads it back."""
     seeds = [seed + config.seed_offset + k for k in range(config.seeds)]
-    train_sets, test_sets, nets = zip(*(_two_pattern_sets(config, s, device) for s in seeds))
-    decay = config.decay_epoch
-    split = config.spec.p if config.split else None
-    schedules = config.schedules()  # name -> (rate before the decay, after it)
+    draws = tuple(zip(*(_two_pattern_sets(config, s, device) for s in seeds)))
+    arms = {name: (lrs, 0.0) for name, lrs in config.schedules().items()}
 
     def train_schedules():
-        # Network k * S + i is seed i under schedule k: the same initial weights, data and
-        # batch order (its own generator, seeded alike) under every schedule.
-        model = BatchedMLP(
-            list(nets) * len(schedules), split=split, negative_slope=config.negative_slope
-        ).to(device)
-        generators = [torch.Generator().manual_seed(10_000 + s) for _ in schedules for s in seeds]
-        start = time.perf_counter()
-        histories = train_sweep(
-            model,
-            list(train_sets) * len(schedules),
-            list(test_sets) * len(schedules),
-            lrs=tuple(
-                [lrs[phase] for lrs in schedules.values() for _ in seeds] for phase in (0, 1)
-            ),
-            decay_epoch=decay,
-            epochs=config.epochs,
-            batch_size=config.batch_size,
-            generators=generators,
-            eval_every=config.eval_every,
-            progress=progress,
-        )
-        summaries = [
-            _lr_noise_summary(s, h, decay) for s, h in zip(seeds * len(schedules), histories)
-        ]
-        return {
-            "seconds": time.perf_counter() - start,
-            "runs": {
-                name: summaries[k * len(seeds) : (k + 1) * len(seeds)]
-                for k, name in enumerate(schedules)
-            },
-        }
+        runs, seconds = train_arms(config, seeds, draws, arms, device=device, progress=progress)
+        return {"seconds": seconds, "runs": runs}
 
     stage = finished_stage(checkpoint_dir, "schedules", train_schedules)
     runs, seconds = stage["runs"], stage["seconds"]
@@ -190,7 +192,7 @@ def run_two_patterns(
     return {
         "runs": runs,
         "seeds": seeds,
-        "decay_epoch": decay,
+        "decay_epoch": config.decay_epoch,
         # large-then-decay minus small, per seed: on the P-only test examples and on all
         "margins_p_only": [
             a["final_test_p_only"] - b["final_test_p_only"] for a, b in zip(large, small)

@@ -10,7 +10,6 @@ of each seed side by side. Generated data in both profiles, no download."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -21,10 +20,9 @@ from ..runtime import config_threads
 from .experiments_lr_noise import (
     LRNoiseConfig,
     TwoPatternConfig,
-    _lr_noise_summary,
     _two_pattern_sets,
+    train_arms,
 )
-from .lr_noise import BatchedMLP, train_sweep
 
 SCHEDULES = ("small lr", "small lr + activation noise")
 
@@ -66,29 +64,11 @@ def run_lr_noise_control(
     the noisy minus noiseless margins on the P-only test examples and on all."""
     tp = config.two_patterns
     seeds = [seed + tp.seed_offset + k for k in range(tp.seeds)]
-    train_sets, test_sets, nets = zip(*(_two_pattern_sets(tp, s, device) for s in seeds))
-    split = tp.spec.p if tp.split else None
-    model = BatchedMLP(list(nets) * 2, split=split, negative_slope=tp.negative_slope).to(device)
-    std = torch.tensor([0.0] * len(seeds) + [config.noise] * len(seeds), device=device)
-    generators = [torch.Generator().manual_seed(10_000 + s) for s in seeds * 2]
+    draws = tuple(zip(*(_two_pattern_sets(tp, s, device) for s in seeds)))
+    rates = (tp.small_lr, tp.small_lr)
+    arms = {SCHEDULES[0]: (rates, 0.0), SCHEDULES[1]: (rates, config.noise)}
     torch.manual_seed(20_000 + seed)  # the noise draws
-    start = time.perf_counter()
-    histories = train_sweep(
-        model,
-        list(train_sets) * 2,
-        list(test_sets) * 2,
-        lrs=(tp.small_lr, tp.small_lr),
-        decay_epoch=tp.decay_epoch,
-        epochs=tp.epochs,
-        batch_size=tp.batch_size,
-        generators=generators,
-        eval_every=tp.eval_every,
-        progress=progress,
-        noise=(std, 0.0),
-    )
-    seconds = time.perf_counter() - start
-    summaries = [_lr_noise_summary(s, h, tp.decay_epoch) for s, h in zip(seeds * 2, histories)]
-    runs = {SCHEDULES[0]: summaries[: len(seeds)], SCHEDULES[1]: summaries[len(seeds) :]}
+    runs, seconds = train_arms(tp, seeds, draws, arms, device=device, progress=progress)
     plain, noisy = runs[SCHEDULES[0]], runs[SCHEDULES[1]]
     return {
         "runs": runs,

@@ -21,6 +21,7 @@ import numpy as np
 from .. import plots
 from ..claims import claim
 from ..runtime import torch_threads
+from .experiments import _sop_record
 from .noise import noisy_data
 from .sop import train_with_noise
 
@@ -34,12 +35,9 @@ KNOB_SETTINGS = {
 }
 
 
-def _summary(history) -> dict:
-    return {
-        "final_test_acc": history[-1]["test_acc"],
-        "best_test_acc": max(h["test_acc"] for h in history),
-        "memorised": history[-1]["memorised"],
-    }
+def _scores(record: dict) -> dict:
+    """What the sweep keeps of a `run_sop` record."""
+    return {k: record[k] for k in ("final_test_acc", "best_test_acc", "memorised")}
 
 
 def knob_sweep(
@@ -52,20 +50,20 @@ def knob_sweep(
     `reference`, `run_sop`'s result for this very config and seed, supplies the working setting
     and cross-entropy (its 'sop RATE' and 'ce RATE' runs); without it they are trained here."""
     train_set, test_set, noisy, corrupted = noisy_data(config, rate, seed)
-    key = f"{rate:g}"
-    knobs_of = {"lr_u": config.sop_lr_u, "lr_v": config.sop_lr_v, "init_std": config.sop_init_std}
+
+    def train(method, knobs):
+        history, _, _ = train_with_noise(
+            train_set, test_set, noisy, corrupted, method=method, config=knobs, seed=seed,
+            device=device, progress=False,
+        )  # fmt: skip
+        return _scores(_sop_record(history, None, noisy, corrupted, rate, train_set.y))
+
+    def with_knobs(knobs):
+        return {"lr_u": knobs.sop_lr_u, "lr_v": knobs.sop_lr_v, "init_std": knobs.sop_init_std}
+
     with torch_threads(getattr(config, "threads", 0)):
-
-        def train(method, knobs):
-            history, _, _ = train_with_noise(
-                train_set, test_set, noisy, corrupted, method=method, config=knobs, seed=seed,
-                device=device, progress=False,
-            )  # fmt: skip
-            return _summary(history)
-
         if reference is not None:
-            working, ce = (reference["runs"][f"{m} {key}"] for m in ("sop", "ce"))
-            working, ce = _summary_of(working), _summary_of(ce)
+            working, ce = (_scores(reference["runs"][f"{m} {rate:g}"]) for m in ("sop", "ce"))
         else:
             working, ce = train("sop", config), train("ce", config)
         runs = {}
@@ -76,23 +74,13 @@ def knob_sweep(
                 sop_lr_v=config.sop_lr_v * fv,
                 sop_init_std=config.sop_init_std * fi,
             )
-            runs[name] = {
-                "lr_u": knobs.sop_lr_u,
-                "lr_v": knobs.sop_lr_v,
-                "init_std": knobs.sop_init_std,
-                **train("sop", knobs),
-            }
+            runs[name] = with_knobs(knobs) | train("sop", knobs)
     return {
         "rate": rate,
         "runs": runs,
-        "working setting": {**knobs_of, **working},
+        "working setting": with_knobs(config) | working,
         "cross-entropy": ce,
     }
-
-
-def _summary_of(record: dict) -> dict:
-    """The fields of `_summary` from a `run_sop` record."""
-    return {k: record[k] for k in ("final_test_acc", "best_test_acc", "memorised")}
 
 
 def check_knobs(knobs: dict) -> list[str]:
